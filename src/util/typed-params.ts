@@ -69,9 +69,26 @@ export function toTypedParamList(
     throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, 'typed parameters must be a list or an object');
   }
   return Object.entries(input as Record<string, TypedParamValue>).map(([field, value]) => {
-    const type = typeOf(field) ?? inferType(value);
-    return { field, type, value: coerceForType(field, type, value) };
+    const declared = typeOf(field);
+    // A value whose JS kind cannot hold the declared type keeps the type it really has, so
+    // validation reports "invalid type 'int' ... expected 'string'" as libvirt would.
+    const type = declared !== undefined && kindFits(declared, value) ? declared : inferType(value);
+    return { field, type, value: normalizeValue(field, type, value) };
   });
+}
+
+/** Whether a JS value can be a typed parameter of `type`. */
+function kindFits(type: TypedParamType, value: unknown): boolean {
+  switch (type) {
+    case TypedParamType.STRING:
+      return typeof value === 'string';
+    case TypedParamType.BOOLEAN:
+      return typeof value === 'boolean';
+    case TypedParamType.DOUBLE:
+      return typeof value === 'number';
+    default:
+      return typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value));
+  }
 }
 
 function checkListEntry(p: unknown, index: number): TypedParameter {
@@ -98,41 +115,30 @@ function inferType(value: unknown): TypedParamType {
     case 'bigint':
       return value < 0n ? TypedParamType.LLONG : TypedParamType.ULLONG;
     case 'number':
-      return Number.isInteger(value) ? TypedParamType.INT : TypedParamType.DOUBLE;
+      if (!Number.isInteger(value)) return TypedParamType.DOUBLE;
+      return value >= INT32_MIN && value <= INT32_MAX ? TypedParamType.INT : TypedParamType.LLONG;
     default:
       return TypedParamType.STRING;
   }
 }
 
 /**
- * In the object form a JS value of a different kind than the schema's type means the caller
- * passed the wrong type: report it with the type the value really has, as libvirt would.
+ * Brings an object-form value to the representation of its type (64-bit types as bigint, 32-bit
+ * ones as number) and checks it fits; values of another JS kind are refused here.
  */
-function coerceForType(field: string, type: TypedParamType, value: unknown): TypedParamValue {
-  const actual = inferType(value);
-  const integral = type !== TypedParamType.STRING && type !== TypedParamType.BOOLEAN && type !== TypedParamType.DOUBLE;
-  if (integral && typeof value === 'number' && Number.isInteger(value)) {
-    const v = type === TypedParamType.LLONG || type === TypedParamType.ULLONG ? BigInt(value) : value;
-    checkValueMatchesType(field, type, v);
-    return v;
+function normalizeValue(field: string, type: TypedParamType, value: unknown): TypedParamValue {
+  if (typeof value === 'bigint' || (typeof value === 'number' && Number.isInteger(value))) {
+    if (type === TypedParamType.LLONG || type === TypedParamType.ULLONG) {
+      checkRange(field, type, BigInt(value));
+      return BigInt(value);
+    }
+    if (type === TypedParamType.INT || type === TypedParamType.UINT) {
+      checkRange(field, type, value);
+      return Number(value);
+    }
   }
-  if (integral && typeof value === 'bigint') {
-    const v = type === TypedParamType.INT || type === TypedParamType.UINT ? Number(value) : value;
-    checkRange(field, type, value);
-    return v;
-  }
-  if (type === TypedParamType.DOUBLE && typeof value === 'number') return value;
-  if (type === TypedParamType.STRING && typeof value === 'string') return value;
-  if (type === TypedParamType.BOOLEAN && typeof value === 'boolean') return value;
-  // Mismatch: keep the value with its own type so validation reports it.
-  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || typeof value === 'string') {
-    return value;
-  }
-  throw VirError.report(
-    ErrorCode.INVALID_ARG,
-    ErrorDomain.NONE,
-    `invalid type '${TYPED_PARAM_TYPE_NAMES[actual]}' for parameter '${field}', expected '${TYPED_PARAM_TYPE_NAMES[type]}'`,
-  );
+  checkValueMatchesType(field, type, value);
+  return value as TypedParamValue;
 }
 
 /** Checks that a list entry's value is what its declared type can hold. */
@@ -167,8 +173,6 @@ export function checkValueMatchesType(field: string, type: TypedParamType, value
 }
 
 function checkRange(field: string, type: TypedParamType, value: TypedParamValue): void {
-  if (typeof value !== 'number' && typeof value !== 'bigint') return;
-  const v = BigInt(value as number | bigint);
   const limits: Partial<Record<TypedParamType, [bigint, bigint]>> = {
     [TypedParamType.INT]: [BigInt(INT32_MIN), BigInt(INT32_MAX)],
     [TypedParamType.UINT]: [0n, BigInt(UINT32_MAX)],
@@ -176,9 +180,12 @@ function checkRange(field: string, type: TypedParamType, value: TypedParamValue)
     [TypedParamType.ULLONG]: [0n, ULLONG_MAX],
   };
   const lim = limits[type];
-  if (lim && (v < lim[0] || v > lim[1])) {
+  if (!lim || (typeof value !== 'number' && typeof value !== 'bigint')) return;
+  if (typeof value === 'number' && !Number.isInteger(value)) return;
+  const v = BigInt(value);
+  if (v < lim[0] || v > lim[1]) {
     throw VirError.report(
-      ErrorCode.OVERFLOW,
+      ErrorCode.INVALID_ARG,
       ErrorDomain.NONE,
       `value ${v} of parameter '${field}' is out of range for type '${TYPED_PARAM_TYPE_NAMES[type]}'`,
     );

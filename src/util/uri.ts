@@ -182,6 +182,7 @@ function parseAuthority(raw: string, authority: string): { user?: string; host?:
     port = Number(portStr);
   }
   if (host === undefined && port !== undefined) throw bad(raw, 'port without a host');
+  if (host === undefined && user !== undefined) throw bad(raw, 'user name without a host');
   return { user, host, port };
 }
 

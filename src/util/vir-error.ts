@@ -60,6 +60,14 @@ export class VirError extends Error {
     return new VirError({ code, domain, message, str1, str2: detail ?? null }, options);
   }
 
+  /**
+   * An error whose message libvirt prints without the code's template (libvirt's
+   * virReportInvalidArg-style checks in the public layer do this).
+   */
+  static plain(code: ErrorCode, domain: ErrorDomain, message: string): VirError {
+    return new VirError({ code, domain, message, str1: '%s', str2: message });
+  }
+
   /** A system call failed: libvirt formats "<what>: <strerror>" with SYSTEM_ERROR. */
   static system(domain: ErrorDomain, what: string, err: unknown): VirError {
     const e = err as NodeJS.ErrnoException;

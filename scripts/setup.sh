@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what `npm test`, `npm run demo` and `npm run bench` need on a Debian/Ubuntu machine:
+# the npm dependencies (from the lock file) and the Debian packages the tests drive for real.
+# Without root (and without sudo) it installs nothing from apt and says exactly what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-test}"
+
+# Debian packages per purpose: QEMU for the real-guest driver and tests.
+apt_pkgs=(qemu-system-x86)
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "setup: Node.js 20 or newer is required (apt-get install nodejs npm, or from nodejs.org)" >&2
+  exit 1
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: Node.js >= 20 is required, found $(node --version)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); elif command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else sudo_cmd=(none); fi
+  if [ "${sudo_cmd[0]:-}" = none ]; then
+    echo "setup: missing Debian packages for '$purpose': ${missing[*]}" >&2
+    echo "setup: run as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} with apt-get" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies, exactly as locked; skipped when node_modules is newer than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

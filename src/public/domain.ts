@@ -1,0 +1,208 @@
+/**
+ * The public domain handle (libvirt's virDomainPtr), object style as in libvirt-python/go.
+ */
+import type { DomainInfo, DomainRef, DomainStateInfo, JobInfo, JobStats } from '../drivers/types';
+import type { TypedParamsInput } from '../util/typed-params';
+import { dispatch, requireString, type ConnectionCore, type EntrySpec, type ExclusiveFlags } from './entry';
+import { SaveRestoreFlags } from './save-flags';
+import { validateParams } from './param-schemas';
+import { absolutePath } from './paths';
+
+/** RUNNING and PAUSED together are refused by the client, before any driver sees them. */
+export const RUNNING_PAUSED_EXCLUSIVE: ExclusiveFlags = {
+  a: SaveRestoreFlags.RUNNING,
+  aName: 'VIR_DOMAIN_SAVE_RUNNING',
+  b: SaveRestoreFlags.PAUSED,
+  bName: 'VIR_DOMAIN_SAVE_PAUSED',
+};
+
+/** A domain on an open connection. */
+export class Domain {
+  #ref: DomainRef;
+
+  /** @internal Handles are made by Connect's lookups, never by callers. */
+  constructor(
+    private readonly core: ConnectionCore,
+    ref: DomainRef,
+  ) {
+    this.#ref = ref;
+  }
+
+  /** Domain name. */
+  get name(): string {
+    return this.#ref.name;
+  }
+  /** Canonical UUID string. */
+  get uuid(): string {
+    return this.#ref.uuid;
+  }
+  /** Runtime id as last seen by this handle (-1 when inactive); see getID() for a fresh one. */
+  get id(): number {
+    return this.#ref.id;
+  }
+  /** The reference the driver table works with. */
+  get ref(): DomainRef {
+    return this.#ref;
+  }
+
+  private spec<P>(fn: string, extra: Omit<EntrySpec<P>, 'fn' | 'domainValid'> = {}): EntrySpec<P> {
+    return { fn, domainValid: () => !this.core.closed, logFields: { domain: this.#ref.name }, ...extra };
+  }
+
+  /** Refreshes the handle's id from the driver (ids change when a domain starts or stops). */
+  async getID(): Promise<number> {
+    const ref = await dispatch(this.core, this.spec('virDomainGetID'), 'domainLookupByUUID', (f) => f(this.#ref.uuid));
+    this.#ref = ref;
+    return ref.id;
+  }
+
+  /** virDomainCreateWithFlags: starts the domain (from its managed save image if it has one). */
+  async create(flags = 0): Promise<void> {
+    this.#ref = await dispatch(this.core, this.spec('virDomainCreateWithFlags', { mutating: true, flags }), 'domainCreate', (f) =>
+      f(this.#ref, flags),
+    );
+  }
+
+  /** virDomainDestroyFlags: stops the domain at once. */
+  async destroy(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainDestroyFlags', { mutating: true, flags }), 'domainDestroy', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainSuspend: pauses the vCPUs. */
+  async suspend(): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainSuspend', { mutating: true }), 'domainSuspend', (f) => f(this.#ref));
+  }
+
+  /** virDomainResume. */
+  async resume(): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainResume', { mutating: true }), 'domainResume', (f) => f(this.#ref));
+  }
+
+  /** virDomainUndefineFlags: removes the persistent definition. */
+  async undefine(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainUndefineFlags', { mutating: true, flags }), 'domainUndefine', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainGetInfo. */
+  async getInfo(): Promise<DomainInfo> {
+    return dispatch(this.core, this.spec('virDomainGetInfo'), 'domainGetInfo', (f) => f(this.#ref));
+  }
+
+  /** virDomainGetState: state and reason. */
+  async getState(flags = 0): Promise<DomainStateInfo> {
+    return dispatch(this.core, this.spec('virDomainGetState', { flags }), 'domainGetState', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainGetXMLDesc. */
+  async getXMLDesc(flags = 0): Promise<string> {
+    return dispatch(this.core, this.spec('virDomainGetXMLDesc', { flags }), 'domainGetXMLDesc', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainIsActive. */
+  async isActive(): Promise<boolean> {
+    return dispatch(this.core, this.spec('virDomainIsActive'), 'domainIsActive', (f) => f(this.#ref));
+  }
+
+  /** virDomainIsPersistent. */
+  async isPersistent(): Promise<boolean> {
+    return dispatch(this.core, this.spec('virDomainIsPersistent'), 'domainIsPersistent', (f) => f(this.#ref));
+  }
+
+  /** virDomainSave: saves the running guest to `to` and stops it. */
+  async save(to: string): Promise<void> {
+    await dispatch(
+      this.core,
+      this.spec('virDomainSave', { mutating: true, prepare: () => absolutePath(requireString(to, 'to', 'virDomainSave')) }),
+      'domainSave',
+      (f, file) => f(this.#ref, file),
+    );
+  }
+
+  /** virDomainSaveFlags: save with flags (BYPASS_CACHE, RUNNING, PAUSED, PARALLEL) and optional replacement XML. */
+  async saveFlags(to: string, dxml: string | null, flags = 0): Promise<void> {
+    await dispatch(
+      this.core,
+      this.spec('virDomainSaveFlags', {
+        mutating: true,
+        flags,
+        exclusive: [RUNNING_PAUSED_EXCLUSIVE],
+        prepare: () => absolutePath(requireString(to, 'to', 'virDomainSaveFlags')),
+      }),
+      'domainSaveFlags',
+      (f, file) => f(this.#ref, file, dxml ?? null, flags),
+    );
+  }
+
+  /**
+   * virDomainSaveParametersFlags (the RFC's API): save with typed parameters (`file`, `dxml`,
+   * `image_format`, `parallel.channels`, `parallel.compression`, `parallel.mode`) and flags
+   * including PARALLEL. Parameters may be libvirt's list or a plain object.
+   */
+  async saveParametersFlags(params: TypedParamsInput, flags = 0): Promise<void> {
+    return this.saveParamsAs('virDomainSaveParametersFlags', params, flags);
+  }
+
+  /** libvirt's shipped name for saveParametersFlags (virDomainSaveParams). */
+  async saveParams(params: TypedParamsInput, flags = 0): Promise<void> {
+    return this.saveParamsAs('virDomainSaveParams', params, flags);
+  }
+
+  private async saveParamsAs(fn: string, params: TypedParamsInput, flags: number): Promise<void> {
+    await dispatch(
+      this.core,
+      this.spec(fn, {
+        mutating: true,
+        flags,
+        exclusive: [RUNNING_PAUSED_EXCLUSIVE],
+        prepare: () => validateParams('domain-save-params', params),
+        logFields: { domain: this.#ref.name, params: Array.isArray(params) ? params.length : Object.keys(params ?? {}) },
+      }),
+      'domainSaveParams',
+      (f, list) => f(this.#ref, list, flags),
+    );
+  }
+
+  /** virDomainManagedSave: saves to the driver's managed location; the next create() restores. */
+  async managedSave(flags = 0): Promise<void> {
+    await dispatch(
+      this.core,
+      this.spec('virDomainManagedSave', { mutating: true, flags, exclusive: [RUNNING_PAUSED_EXCLUSIVE] }),
+      'domainManagedSave',
+      (f) => f(this.#ref, flags),
+    );
+  }
+
+  /** virDomainHasManagedSaveImage. */
+  async hasManagedSaveImage(flags = 0): Promise<boolean> {
+    return dispatch(this.core, this.spec('virDomainHasManagedSaveImage', { flags }), 'domainHasManagedSaveImage', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainManagedSaveRemove. */
+  async managedSaveRemove(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainManagedSaveRemove', { mutating: true, flags }), 'domainManagedSaveRemove', (f) =>
+      f(this.#ref, flags),
+    );
+  }
+
+  /** virDomainGetJobInfo: progress of the running job (type NONE when idle). */
+  async getJobInfo(): Promise<JobInfo> {
+    return dispatch(this.core, this.spec('virDomainGetJobInfo'), 'domainGetJobInfo', (f) => f(this.#ref));
+  }
+
+  /** virDomainGetJobStats: typed statistics; JobStatsFlags.COMPLETED for the last finished job. */
+  async getJobStats(flags = 0): Promise<JobStats> {
+    return dispatch(this.core, this.spec('virDomainGetJobStats', { flags }), 'domainGetJobStats', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainAbortJobFlags: cancels the running job (a save leaves the guest running). */
+  async abortJob(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec(flags ? 'virDomainAbortJobFlags' : 'virDomainAbortJob', { mutating: true, flags }), 'domainAbortJob', (f) =>
+      f(this.#ref, flags),
+    );
+  }
+
+  /** For logs and debugging. */
+  toString(): string {
+    return `Domain(${this.#ref.name}, ${this.#ref.uuid}, id=${this.#ref.id})`;
+  }
+}

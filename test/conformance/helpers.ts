@@ -1,0 +1,22 @@
+import { VirError } from '../../src';
+
+/** Awaits `p` and returns the VirError it rejects with; fails the test on success or any other error. */
+export async function virErrorOf(p: Promise<unknown>): Promise<VirError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof VirError) return err;
+    throw new Error(`expected a VirError, got ${String(err)}`);
+  }
+  throw new Error('expected the call to fail with a VirError, it succeeded');
+}
+
+/** Polls `cond` until it holds or `ms` pass. */
+export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
