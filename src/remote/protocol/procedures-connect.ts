@@ -1,0 +1,72 @@
+/** Connection-level procedures: handshake, identity, versions, listing, close callbacks. */
+import { xdr } from '../xdr';
+import {
+  REMOTE_AUTH_TYPE_LIST_MAX,
+  REMOTE_DOMAIN_LIST_MAX,
+  REMOTE_SECURITY_DOI_MAX,
+  REMOTE_SECURITY_MODEL_MAX,
+} from './constants';
+import { defineProcedure as proc } from './procedure';
+import { nonnullDomain, nonnullString, remoteString } from './types';
+
+const s = xdr.struct;
+
+/** Procedures of the connection itself. */
+export const CONNECT_PROCEDURES = {
+  CONNECT_OPEN: proc(1, 'CONNECT_OPEN', s({ name: remoteString, flags: xdr.uint }, 'remote_connect_open_args')),
+  CONNECT_CLOSE: proc(2, 'CONNECT_CLOSE'),
+  CONNECT_GET_TYPE: proc(3, 'CONNECT_GET_TYPE', xdr.xvoid, s({ type: nonnullString }, 'remote_connect_get_type_ret')),
+  CONNECT_GET_VERSION: proc(4, 'CONNECT_GET_VERSION', xdr.xvoid, s({ hv_ver: xdr.uhyper }, 'remote_connect_get_version_ret')),
+  CONNECT_LIST_DEFINED_DOMAINS: proc(
+    21,
+    'CONNECT_LIST_DEFINED_DOMAINS',
+    s({ maxnames: xdr.int }, 'remote_connect_list_defined_domains_args'),
+    s({ names: xdr.array(nonnullString, REMOTE_DOMAIN_LIST_MAX) }, 'remote_connect_list_defined_domains_ret'),
+  ),
+  CONNECT_NUM_OF_DEFINED_DOMAINS: proc(
+    25,
+    'CONNECT_NUM_OF_DEFINED_DOMAINS',
+    xdr.xvoid,
+    s({ num: xdr.int }, 'remote_connect_num_of_defined_domains_ret'),
+  ),
+  CONNECT_LIST_DOMAINS: proc(
+    37,
+    'CONNECT_LIST_DOMAINS',
+    s({ maxids: xdr.int }, 'remote_connect_list_domains_args'),
+    s({ ids: xdr.array(xdr.int, REMOTE_DOMAIN_LIST_MAX) }, 'remote_connect_list_domains_ret'),
+  ),
+  CONNECT_NUM_OF_DOMAINS: proc(51, 'CONNECT_NUM_OF_DOMAINS', xdr.xvoid, s({ num: xdr.int }, 'remote_connect_num_of_domains_ret')),
+  CONNECT_GET_HOSTNAME: proc(59, 'CONNECT_GET_HOSTNAME', xdr.xvoid, s({ hostname: nonnullString }, 'remote_connect_get_hostname_ret')),
+  CONNECT_SUPPORTS_FEATURE: proc(
+    60,
+    'CONNECT_SUPPORTS_FEATURE',
+    s({ feature: xdr.int }, 'remote_connect_supports_feature_args'),
+    s({ supported: xdr.int }, 'remote_connect_supports_feature_ret'),
+  ),
+  AUTH_LIST: proc(66, 'AUTH_LIST', xdr.xvoid, s({ types: xdr.array(xdr.int, REMOTE_AUTH_TYPE_LIST_MAX) }, 'remote_auth_list_ret')),
+  CONNECT_GET_URI: proc(110, 'CONNECT_GET_URI', xdr.xvoid, s({ uri: nonnullString }, 'remote_connect_get_uri_ret')),
+  NODE_GET_SECURITY_MODEL: proc(
+    122,
+    'NODE_GET_SECURITY_MODEL',
+    xdr.xvoid,
+    s(
+      { model: xdr.charString(REMOTE_SECURITY_MODEL_MAX), doi: xdr.charString(REMOTE_SECURITY_DOI_MAX) },
+      'remote_node_get_security_model_ret',
+    ),
+  ),
+  CONNECT_IS_SECURE: proc(149, 'CONNECT_IS_SECURE', xdr.xvoid, s({ secure: xdr.int }, 'remote_connect_is_secure_ret')),
+  CONNECT_GET_LIB_VERSION: proc(
+    157,
+    'CONNECT_GET_LIB_VERSION',
+    xdr.xvoid,
+    s({ lib_ver: xdr.uhyper }, 'remote_connect_get_lib_version_ret'),
+  ),
+  CONNECT_LIST_ALL_DOMAINS: proc(
+    273,
+    'CONNECT_LIST_ALL_DOMAINS',
+    s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_domains_args'),
+    s({ domains: xdr.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_domains_ret'),
+  ),
+  CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, 'CONNECT_REGISTER_CLOSE_CALLBACK'),
+  CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, 'CONNECT_UNREGISTER_CLOSE_CALLBACK'),
+} as const;

@@ -1,0 +1,61 @@
+/** Domain lifecycle, lookup and information procedures. */
+import { xdr } from '../xdr';
+import { REMOTE_DOMAIN_MESSAGES_MAX, REMOTE_SECURITY_LABEL_MAX } from './constants';
+import { defineProcedure as proc } from './procedure';
+import { nonnullDomain, nonnullString, remoteUuid } from './types';
+
+const s = xdr.struct;
+/** `{ remote_nonnull_domain dom; }`: the argument of most single-domain calls. */
+const domArg = s({ dom: nonnullDomain }, 'remote_domain_args');
+/** `{ remote_nonnull_domain dom; unsigned int flags; }`. */
+const domFlagsArg = s({ dom: nonnullDomain, flags: xdr.uint }, 'remote_domain_flags_args');
+/** `{ remote_nonnull_domain dom; }` as a reply. */
+const domRet = s({ dom: nonnullDomain }, 'remote_domain_ret');
+
+/** Procedures that create, look up, describe and change the state of domains. */
+export const DOMAIN_PROCEDURES = {
+  DOMAIN_CREATE: proc(9, 'DOMAIN_CREATE', domArg),
+  DOMAIN_CREATE_XML: proc(10, 'DOMAIN_CREATE_XML', s({ xml_desc: nonnullString, flags: xdr.uint }, 'remote_domain_create_xml_args'), domRet),
+  DOMAIN_DEFINE_XML: proc(11, 'DOMAIN_DEFINE_XML', s({ xml: nonnullString }, 'remote_domain_define_xml_args'), domRet),
+  DOMAIN_DESTROY: proc(12, 'DOMAIN_DESTROY', domArg),
+  DOMAIN_GET_XML_DESC: proc(14, 'DOMAIN_GET_XML_DESC', domFlagsArg, s({ xml: nonnullString }, 'remote_domain_get_xml_desc_ret')),
+  DOMAIN_GET_AUTOSTART: proc(15, 'DOMAIN_GET_AUTOSTART', domArg, s({ autostart: xdr.int }, 'remote_domain_get_autostart_ret')),
+  DOMAIN_GET_INFO: proc(
+    16,
+    'DOMAIN_GET_INFO',
+    domArg,
+    s(
+      { state: xdr.uchar, maxMem: xdr.uhyper, memory: xdr.uhyper, nrVirtCpu: xdr.ushort, cpuTime: xdr.uhyper },
+      'remote_domain_get_info_ret',
+    ),
+  ),
+  DOMAIN_GET_OS_TYPE: proc(19, 'DOMAIN_GET_OS_TYPE', domArg, s({ type: nonnullString }, 'remote_domain_get_os_type_ret')),
+  DOMAIN_LOOKUP_BY_ID: proc(22, 'DOMAIN_LOOKUP_BY_ID', s({ id: xdr.int }, 'remote_domain_lookup_by_id_args'), domRet),
+  DOMAIN_LOOKUP_BY_NAME: proc(23, 'DOMAIN_LOOKUP_BY_NAME', s({ name: nonnullString }, 'remote_domain_lookup_by_name_args'), domRet),
+  DOMAIN_LOOKUP_BY_UUID: proc(24, 'DOMAIN_LOOKUP_BY_UUID', s({ uuid: remoteUuid }, 'remote_domain_lookup_by_uuid_args'), domRet),
+  DOMAIN_RESUME: proc(28, 'DOMAIN_RESUME', domArg),
+  DOMAIN_SUSPEND: proc(34, 'DOMAIN_SUSPEND', domArg),
+  DOMAIN_UNDEFINE: proc(35, 'DOMAIN_UNDEFINE', domArg),
+  DOMAIN_GET_SECURITY_LABEL: proc(
+    121,
+    'DOMAIN_GET_SECURITY_LABEL',
+    domArg,
+    s({ label: xdr.charString(REMOTE_SECURITY_LABEL_MAX), enforcing: xdr.int }, 'remote_domain_get_security_label_ret'),
+  ),
+  DOMAIN_IS_ACTIVE: proc(150, 'DOMAIN_IS_ACTIVE', domArg, s({ active: xdr.int }, 'remote_domain_is_active_ret')),
+  DOMAIN_IS_PERSISTENT: proc(151, 'DOMAIN_IS_PERSISTENT', domArg, s({ persistent: xdr.int }, 'remote_domain_is_persistent_ret')),
+  DOMAIN_CREATE_WITH_FLAGS: proc(196, 'DOMAIN_CREATE_WITH_FLAGS', domFlagsArg, domRet),
+  DOMAIN_GET_STATE: proc(212, 'DOMAIN_GET_STATE', domFlagsArg, s({ state: xdr.int, reason: xdr.int }, 'remote_domain_get_state_ret')),
+  DOMAIN_DEFINE_XML_FLAGS: proc(
+    350,
+    'DOMAIN_DEFINE_XML_FLAGS',
+    s({ xml: nonnullString, flags: xdr.uint }, 'remote_domain_define_xml_flags_args'),
+    domRet,
+  ),
+  DOMAIN_GET_MESSAGES: proc(
+    426,
+    'DOMAIN_GET_MESSAGES',
+    domFlagsArg,
+    s({ msgs: xdr.array(nonnullString, REMOTE_DOMAIN_MESSAGES_MAX) }, 'remote_domain_get_messages_ret'),
+  ),
+} as const;

@@ -1,0 +1,82 @@
+/** Save/restore (plain, flags, params, managed, image) and job monitoring/abort procedures. */
+import { xdr } from '../xdr';
+import { REMOTE_DOMAIN_JOB_STATS_MAX, REMOTE_DOMAIN_RESTORE_PARAMS_MAX, REMOTE_DOMAIN_SAVE_PARAMS_MAX } from './constants';
+import { defineProcedure as proc } from './procedure';
+import { nonnullDomain, nonnullString, remoteString, typedParams } from './types';
+
+const s = xdr.struct;
+const domArg = s({ dom: nonnullDomain }, 'remote_domain_args');
+const domFlagsArg = s({ dom: nonnullDomain, flags: xdr.uint }, 'remote_domain_flags_args');
+
+/** remote_domain_get_job_info_ret: virDomainJobInfo with every counter as unsigned hyper. */
+const jobInfoRet = s(
+  {
+    type: xdr.int,
+    timeElapsed: xdr.uhyper,
+    timeRemaining: xdr.uhyper,
+    dataTotal: xdr.uhyper,
+    dataProcessed: xdr.uhyper,
+    dataRemaining: xdr.uhyper,
+    memTotal: xdr.uhyper,
+    memProcessed: xdr.uhyper,
+    memRemaining: xdr.uhyper,
+    fileTotal: xdr.uhyper,
+    fileProcessed: xdr.uhyper,
+    fileRemaining: xdr.uhyper,
+  },
+  'remote_domain_get_job_info_ret',
+);
+
+/** Procedures of saving, restoring and watching/aborting the job that does it. */
+export const SAVE_JOB_PROCEDURES = {
+  DOMAIN_RESTORE: proc(54, 'DOMAIN_RESTORE', s({ from: nonnullString }, 'remote_domain_restore_args')),
+  DOMAIN_SAVE: proc(55, 'DOMAIN_SAVE', s({ dom: nonnullDomain, to: nonnullString }, 'remote_domain_save_args')),
+  DOMAIN_GET_JOB_INFO: proc(163, 'DOMAIN_GET_JOB_INFO', domArg, jobInfoRet),
+  DOMAIN_ABORT_JOB: proc(164, 'DOMAIN_ABORT_JOB', domArg),
+  DOMAIN_MANAGED_SAVE: proc(182, 'DOMAIN_MANAGED_SAVE', domFlagsArg),
+  DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(
+    183,
+    'DOMAIN_HAS_MANAGED_SAVE_IMAGE',
+    domFlagsArg,
+    s({ result: xdr.int }, 'remote_domain_has_managed_save_image_ret'),
+  ),
+  DOMAIN_MANAGED_SAVE_REMOVE: proc(184, 'DOMAIN_MANAGED_SAVE_REMOVE', domFlagsArg),
+  DOMAIN_SAVE_FLAGS: proc(
+    232,
+    'DOMAIN_SAVE_FLAGS',
+    s({ dom: nonnullDomain, to: nonnullString, dxml: remoteString, flags: xdr.uint }, 'remote_domain_save_flags_args'),
+  ),
+  DOMAIN_RESTORE_FLAGS: proc(
+    233,
+    'DOMAIN_RESTORE_FLAGS',
+    s({ from: nonnullString, dxml: remoteString, flags: xdr.uint }, 'remote_domain_restore_flags_args'),
+  ),
+  DOMAIN_SAVE_IMAGE_GET_XML_DESC: proc(
+    235,
+    'DOMAIN_SAVE_IMAGE_GET_XML_DESC',
+    s({ file: nonnullString, flags: xdr.uint }, 'remote_domain_save_image_get_xml_desc_args'),
+    s({ xml: nonnullString }, 'remote_domain_save_image_get_xml_desc_ret'),
+  ),
+  DOMAIN_SAVE_IMAGE_DEFINE_XML: proc(
+    236,
+    'DOMAIN_SAVE_IMAGE_DEFINE_XML',
+    s({ file: nonnullString, dxml: nonnullString, flags: xdr.uint }, 'remote_domain_save_image_define_xml_args'),
+  ),
+  DOMAIN_GET_JOB_STATS: proc(
+    298,
+    'DOMAIN_GET_JOB_STATS',
+    domFlagsArg,
+    s({ type: xdr.int, params: typedParams(REMOTE_DOMAIN_JOB_STATS_MAX) }, 'remote_domain_get_job_stats_ret'),
+  ),
+  DOMAIN_SAVE_PARAMS: proc(
+    440,
+    'DOMAIN_SAVE_PARAMS',
+    s({ dom: nonnullDomain, params: typedParams(REMOTE_DOMAIN_SAVE_PARAMS_MAX), flags: xdr.uint }, 'remote_domain_save_params_args'),
+  ),
+  DOMAIN_RESTORE_PARAMS: proc(
+    441,
+    'DOMAIN_RESTORE_PARAMS',
+    s({ params: typedParams(REMOTE_DOMAIN_RESTORE_PARAMS_MAX), flags: xdr.uint }, 'remote_domain_restore_params_args'),
+  ),
+  DOMAIN_ABORT_JOB_FLAGS: proc(442, 'DOMAIN_ABORT_JOB_FLAGS', domFlagsArg),
+} as const;
