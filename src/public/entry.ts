@@ -55,11 +55,13 @@ export async function dispatch<S extends HypervisorSlot, P, R>(
 ): Promise<R> {
   const flags = spec.flags ?? 0;
   log.debug({ fn: spec.fn, flags: hexFlags(flags), uri: core.uri, ...spec.logFields }, 'public call');
-  if (core.closed) {
-    throw VirError.report(ErrorCode.INVALID_CONN, ErrorDomain.NONE, spec.fn);
-  }
+  // A domain handle is checked first: its connection being gone makes the handle invalid, as
+  // libvirt's virCheckDomainReturn reports it.
   if (spec.domainValid && !spec.domainValid()) {
     throw VirError.report(ErrorCode.INVALID_DOMAIN, ErrorDomain.DOM, spec.fn);
+  }
+  if (core.closed) {
+    throw VirError.report(ErrorCode.INVALID_CONN, ErrorDomain.NONE, spec.fn);
   }
   if (!Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `flags in ${spec.fn} must be an unsigned 32-bit integer`);
@@ -76,7 +78,12 @@ export async function dispatch<S extends HypervisorSlot, P, R>(
       );
     }
   }
-  const prepared = spec.prepare ? spec.prepare() : (undefined as P);
+  let prepared: P;
+  try {
+    prepared = spec.prepare ? spec.prepare() : (undefined as P);
+  } catch (err) {
+    throw VirError.from(err);
+  }
   const impl = core.driver[slot];
   if (typeof impl !== 'function') {
     throw VirError.report(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, spec.fn);

@@ -1,0 +1,4 @@
+/** libvirt's save image header (version 2) and tsvirt's manifest extension. */
+export * from './header';
+export * from './manifest';
+export * from './image-file';

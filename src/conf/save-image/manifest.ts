@@ -1,0 +1,117 @@
+/**
+ * tsvirt's save image extension ("manifest"), documented in docs/save-image-format.md.
+ *
+ * It lives at the END of the header's data area, inside the zero padding libvirt leaves after
+ * the XML and cookie and ignores on read, so an image stays readable by libvirt. A fixed footer
+ * closes the data area: 8-byte magic "TSVIRTX\0", u32 LE version, u32 LE payload length; the
+ * JSON payload sits right before the footer.
+ */
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
+
+/** Footer magic. */
+export const MANIFEST_MAGIC = Buffer.from('TSVIRTX\0', 'latin1');
+/** Footer size: magic, version, payload length. */
+export const MANIFEST_FOOTER_SIZE = 16;
+/** Version of the extension this code writes and reads. */
+export const MANIFEST_VERSION = 1;
+
+/** How the memory stream is laid out. */
+export type SaveImageMode = 'single' | 'files' | 'region';
+/** Compression of the channel data. */
+export type SaveCompression = 'none' | 'zlib' | 'zstd';
+
+/** One stored piece of the stream. */
+export interface ManifestFile {
+  /** '' for the main file, '.k' for channel k's file (FILE.k). */
+  name: string;
+  /** Channel number (1..N) for channel data, 0 for the main stream. */
+  channel: number;
+  /** Byte offset of the piece in its file. */
+  offset: number;
+  length: number;
+  /** Lower-case hex SHA-256 of the piece. */
+  sha256: string;
+}
+
+/** The manifest payload. */
+export interface SaveManifest {
+  version: number;
+  mode: SaveImageMode;
+  channels: number;
+  compression: SaveCompression;
+  /** Domain UUID the image belongs to (QEMU's multifd channels carry it too). */
+  uuid: string;
+  files: ManifestFile[];
+  /** 'region' mode: where guest RAM lies contiguously in the main file. */
+  ram?: { offset: number; size: number };
+}
+
+function failed(detail: string, domain: ErrorDomain): VirError {
+  return VirError.report(ErrorCode.OPERATION_FAILED, domain, detail);
+}
+
+/** Payload + footer bytes for a manifest. */
+export function encodeManifest(m: SaveManifest): Buffer {
+  const payload = Buffer.from(JSON.stringify(m), 'utf8');
+  const footer = Buffer.alloc(MANIFEST_FOOTER_SIZE);
+  MANIFEST_MAGIC.copy(footer, 0);
+  footer.writeUInt32LE(MANIFEST_VERSION, 8);
+  footer.writeUInt32LE(payload.length, 12);
+  return Buffer.concat([payload, footer]);
+}
+
+/** Size of the extension (payload + footer) found at the end of `data`, or 0 when absent. */
+export function manifestExtent(data: Buffer): number {
+  if (data.length < MANIFEST_FOOTER_SIZE) return 0;
+  const footer = data.subarray(data.length - MANIFEST_FOOTER_SIZE);
+  if (!footer.subarray(0, 8).equals(MANIFEST_MAGIC)) return 0;
+  return footer.readUInt32LE(12) + MANIFEST_FOOTER_SIZE;
+}
+
+function isValid(m: unknown): m is SaveManifest {
+  const o = m as SaveManifest;
+  return (
+    !!o &&
+    typeof o === 'object' &&
+    typeof o.version === 'number' &&
+    ['single', 'files', 'region'].includes(o.mode) &&
+    Number.isInteger(o.channels) &&
+    o.channels >= 1 &&
+    ['none', 'zlib', 'zstd'].includes(o.compression) &&
+    typeof o.uuid === 'string' &&
+    Array.isArray(o.files) &&
+    o.files.every(
+      (f) =>
+        typeof f.name === 'string' &&
+        Number.isInteger(f.channel) &&
+        Number.isSafeInteger(f.offset) &&
+        Number.isSafeInteger(f.length) &&
+        typeof f.sha256 === 'string',
+    )
+  );
+}
+
+/**
+ * Reads the manifest from a whole data area (the `data_len` bytes after the header). Returns
+ * null when there is none (e.g. an image written by libvirt); a damaged one is an error.
+ */
+export function decodeManifest(data: Buffer, domain: ErrorDomain = ErrorDomain.QEMU): SaveManifest | null {
+  const extent = manifestExtent(data);
+  if (extent === 0) return null;
+  const footer = data.subarray(data.length - MANIFEST_FOOTER_SIZE);
+  const version = footer.readUInt32LE(8);
+  if (version > MANIFEST_VERSION) {
+    throw failed(`save image extension version is not supported (${version} > ${MANIFEST_VERSION})`, domain);
+  }
+  if (extent > data.length) throw failed('save image extension is corrupt', domain);
+  const payload = data.subarray(data.length - extent, data.length - MANIFEST_FOOTER_SIZE);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw failed('save image extension is corrupt', domain);
+  }
+  if (!isValid(parsed)) throw failed('save image extension is corrupt', domain);
+  return parsed;
+}

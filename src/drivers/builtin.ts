@@ -1,0 +1,8 @@
+/**
+ * The built-in drivers: one registration line each. Order is probe order among drivers that
+ * name URI schemes; catch-all drivers (remote) are probed last whatever their position.
+ */
+import { registerDriver } from './registry';
+import { testConnectionDriver } from './test';
+
+registerDriver(testConnectionDriver);

@@ -1,0 +1,70 @@
+/**
+ * Managed save for the test driver: the image lives in the state's temporary directory
+ * (os.tmpdir()/tsvirt-test-<pid>/<name>.save); starting the domain restores from it and
+ * removes it.
+ */
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
+import { checkFlags } from '../common/check-flags';
+import { resolveSaveOptions } from '../common/save-options';
+import { VIR_DOMAIN_SAVE_BYPASS_CACHE, VIR_DOMAIN_SAVE_PAUSED, VIR_DOMAIN_SAVE_RUNNING } from '../common/save-flags';
+import type { DomainRef } from '../types';
+import { removeImageFiles } from './image';
+import { boot, hasManagedSaveFile } from './lifecycle';
+import { restoreImage } from './restore';
+import { performSave, type TestContext } from './save';
+
+/** VIR_DOMAIN_START_* flags the test driver understands. */
+export const VIR_DOMAIN_START_PAUSED = 1 << 0;
+export const VIR_DOMAIN_START_AUTODESTROY = 1 << 1;
+export const VIR_DOMAIN_START_BYPASS_CACHE = 1 << 2;
+export const VIR_DOMAIN_START_FORCE_BOOT = 1 << 3;
+
+/** virDomainManagedSave. */
+export async function managedSave(ctx: TestContext, ref: DomainRef, flags: number): Promise<void> {
+  checkFlags(
+    flags,
+    VIR_DOMAIN_SAVE_BYPASS_CACHE | VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED,
+    'testDomainManagedSave',
+    ErrorDomain.TEST,
+  );
+  await performSave(ctx, ref, resolveSaveOptions([], flags, ErrorDomain.TEST));
+}
+
+/** virDomainHasManagedSaveImage. */
+export async function hasManagedSave(ctx: TestContext, ref: DomainRef, flags: number): Promise<boolean> {
+  checkFlags(flags, 0, 'testDomainHasManagedSaveImage', ErrorDomain.TEST);
+  return hasManagedSaveFile(ctx.state, ctx.state.resolve(ref));
+}
+
+/** virDomainManagedSaveRemove. */
+export async function managedSaveRemove(ctx: TestContext, ref: DomainRef, flags: number): Promise<void> {
+  checkFlags(flags, 0, 'testDomainManagedSaveRemove', ErrorDomain.TEST);
+  const d = ctx.state.resolve(ref);
+  await removeImageFiles(ctx.state.managedSavePath(d));
+}
+
+/**
+ * virDomainCreateWithFlags: restores from the managed save image when there is one (and
+ * removes it), unless FORCE_BOOT discards it; else boots.
+ */
+export async function createDomain(ctx: TestContext, ref: DomainRef, flags: number): Promise<DomainRef> {
+  checkFlags(flags, 0xf, 'testDomainCreateWithFlags', ErrorDomain.TEST);
+  const { state } = ctx;
+  const d = state.resolve(ref);
+  if (state.isActive(d)) {
+    throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.TEST, 'domain is already running');
+  }
+  const path = state.managedSavePath(d);
+  if (await hasManagedSaveFile(state, d)) {
+    if (flags & VIR_DOMAIN_START_FORCE_BOOT) {
+      await removeImageFiles(path);
+    } else {
+      const opts = resolveSaveOptions([], flags & VIR_DOMAIN_START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);
+      const started = await restoreImage(ctx, path, opts);
+      await removeImageFiles(path);
+      return started;
+    }
+  }
+  return boot(state, d, flags);
+}
