@@ -4,5 +4,7 @@
  */
 import { registerDriver } from './registry';
 import { testConnectionDriver } from './test';
+import { remoteConnectionDriver } from '../remote/client/connection';
 
 registerDriver(testConnectionDriver);
+registerDriver(remoteConnectionDriver);

@@ -4,7 +4,7 @@
 import '../drivers/builtin';
 import type { HypervisorDriver } from '../drivers/driver-table';
 import { registeredDrivers } from '../drivers/registry';
-import type { DomainEventType, NodeInfo } from '../drivers/types';
+import type { DomainEventType, DomainRef, NodeInfo } from '../drivers/types';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { moduleLogger } from '../util/logger';
 import type { TypedParamsInput } from '../util/typed-params';
@@ -93,6 +93,15 @@ export class Connect {
   }
 
   private domain = (ref: { name: string; uuid: string; id: number }): Domain => new Domain(this.#core, ref);
+
+  /**
+   * A Domain handle for a reference the caller already holds, without asking the driver
+   * (libvirt's daemon does the same with the remote_nonnull_domain of each call). Calls on the
+   * handle fail as usual if no such domain exists.
+   */
+  domainFromRef(ref: DomainRef): Domain {
+    return this.domain({ name: ref.name, uuid: ref.uuid, id: ref.id });
+  }
 
   /** virConnectClose. Further calls on this connection or its domains get INVALID_CONN. */
   async close(): Promise<void> {

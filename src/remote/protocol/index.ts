@@ -8,3 +8,4 @@ export { DOMAIN_PROCEDURES } from './procedures-domain';
 export { SAVE_JOB_PROCEDURES } from './procedures-save-job';
 export { EVENT_PROCEDURES } from './procedures-events';
 export * from './table';
+export * from './priority';

@@ -11,11 +11,44 @@ import { nonnullDomain, nonnullString, remoteString } from './types';
 
 const s = xdr.struct;
 
+/** `char model[32]`: rpcgen sends each char as a 4-byte int, NUL-padded to 32. */
+const model32 = xdr.transform(
+  xdr.fixedArray(xdr.int, 32),
+  (chars: number[]) => {
+    const bytes = Buffer.from(chars.map((c) => c & 0xff));
+    const nul = bytes.indexOf(0);
+    return bytes.subarray(0, nul < 0 ? 32 : nul).toString('latin1');
+  },
+  (model: string) => {
+    const out = new Array<number>(32).fill(0);
+    const bytes = Buffer.from(model, 'latin1').subarray(0, 31);
+    bytes.forEach((b, i) => (out[i] = b >= 0x80 ? b - 0x100 : b));
+    return out;
+  },
+  'char[32]',
+);
+
+/** remote_node_get_info_ret. */
+const nodeInfoRet = s(
+  {
+    model: model32,
+    memory: xdr.uhyper,
+    cpus: xdr.int,
+    mhz: xdr.int,
+    nodes: xdr.int,
+    sockets: xdr.int,
+    cores: xdr.int,
+    threads: xdr.int,
+  },
+  'remote_node_get_info_ret',
+);
+
 /** Procedures of the connection itself. */
 export const CONNECT_PROCEDURES = {
   CONNECT_OPEN: proc(1, 'CONNECT_OPEN', s({ name: remoteString, flags: xdr.uint }, 'remote_connect_open_args')),
   CONNECT_CLOSE: proc(2, 'CONNECT_CLOSE'),
   CONNECT_GET_TYPE: proc(3, 'CONNECT_GET_TYPE', xdr.xvoid, s({ type: nonnullString }, 'remote_connect_get_type_ret')),
+  NODE_GET_INFO: proc(6, 'NODE_GET_INFO', xdr.xvoid, nodeInfoRet),
   CONNECT_GET_VERSION: proc(4, 'CONNECT_GET_VERSION', xdr.xvoid, s({ hv_ver: xdr.uhyper }, 'remote_connect_get_version_ret')),
   CONNECT_LIST_DEFINED_DOMAINS: proc(
     21,

@@ -44,6 +44,8 @@ export const DOMAIN_PROCEDURES = {
   ),
   DOMAIN_IS_ACTIVE: proc(150, 'DOMAIN_IS_ACTIVE', domArg, s({ active: xdr.int }, 'remote_domain_is_active_ret')),
   DOMAIN_IS_PERSISTENT: proc(151, 'DOMAIN_IS_PERSISTENT', domArg, s({ persistent: xdr.int }, 'remote_domain_is_persistent_ret')),
+  DOMAIN_DESTROY_FLAGS: proc(193, 'DOMAIN_DESTROY_FLAGS', domFlagsArg),
+  DOMAIN_UNDEFINE_FLAGS: proc(231, 'DOMAIN_UNDEFINE_FLAGS', domFlagsArg),
   DOMAIN_CREATE_WITH_FLAGS: proc(196, 'DOMAIN_CREATE_WITH_FLAGS', domFlagsArg, domRet),
   DOMAIN_GET_STATE: proc(212, 'DOMAIN_GET_STATE', domFlagsArg, s({ state: xdr.int, reason: xdr.int }, 'remote_domain_get_state_ret')),
   DOMAIN_DEFINE_XML_FLAGS: proc(

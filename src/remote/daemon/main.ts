@@ -1,0 +1,92 @@
+/**
+ * tsvirtd's entry point: settings from flags and config file, pid file, listeners or `--stdio`,
+ * and a SIGTERM/SIGINT shutdown that aborts running jobs (guests keep running) before exiting.
+ */
+import './log-env';
+import fs from 'node:fs';
+import { Duplex } from 'node:stream';
+import '../../drivers/builtin';
+import { moduleLogger } from '../../util/logger';
+import { loadSettings, type DaemonSettings } from './config';
+import { Daemon } from './server';
+
+const log = moduleLogger('tsvirtd');
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Writes the pid file, refusing when it names a live process (another daemon). */
+function writePidFile(file: string): void {
+  try {
+    const old = Number(fs.readFileSync(file, 'utf8').trim());
+    if (Number.isInteger(old) && old > 0 && old !== process.pid && isAlive(old)) {
+      throw new Error(`pid file '${file}' names running process ${old}`);
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  fs.writeFileSync(file, `${process.pid}\n`);
+}
+
+/** Starts the daemon as the settings say; resolves with a function that stops it. */
+export async function runDaemon(settings: DaemonSettings): Promise<{ daemon: Daemon; stop: () => Promise<void> }> {
+  if (settings.pidFile) writePidFile(settings.pidFile);
+  const daemon = await Daemon.start(settings.daemon);
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= daemon.stop().finally(() => {
+      if (settings.pidFile) fs.rmSync(settings.pidFile, { force: true });
+    });
+    return stopped;
+  };
+  if (settings.stdio) {
+    const stream = Duplex.from({ readable: process.stdin, writable: process.stdout });
+    const session = daemon.serveStream(stream, { readOnly: settings.readOnly, secure: true, peer: 'stdio' });
+    session.onClose(() => void stop().then(() => process.exit(0)));
+  }
+  log.info({ ...daemon.addresses }, 'tsvirtd listening');
+  return { daemon, stop };
+}
+
+/** The command-line program. */
+export async function main(argv: string[]): Promise<void> {
+  let settings: DaemonSettings;
+  try {
+    settings = loadSettings(argv);
+  } catch (err) {
+    const usage = (err as { usage?: boolean }).usage;
+    process.stderr.write(`${usage ? '' : 'tsvirtd: '}${(err as Error).message}\n`);
+    process.exit(usage ? 0 : 2);
+  }
+  let handle: Awaited<ReturnType<typeof runDaemon>>;
+  try {
+    handle = await runDaemon(settings);
+  } catch (err) {
+    process.stderr.write(`tsvirtd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const onSignal = (sig: string): void => {
+    log.info({ signal: sig }, 'shutting down');
+    void handle.stop().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`tsvirtd: shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGHUP', () => log.info('SIGHUP ignored'));
+  if (!settings.stdio) {
+    process.stderr.write(`tsvirtd: listening on ${JSON.stringify(handle.daemon.addresses)}\n`);
+  }
+}
+
+if (require.main === module) void main(process.argv.slice(2));

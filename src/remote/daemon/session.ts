@@ -1,0 +1,303 @@
+/**
+ * One client of the daemon: cuts its byte stream into frames, dispatches calls through the
+ * handler table on the client's own public Connect, answers out of order as calls finish, runs
+ * keepalive, enforces the per-client request limit, and confines every fault to this client:
+ * a bad call gets an error reply, an unframeable stream closes this client only.
+ */
+import type { Duplex } from 'node:stream';
+import type { DomainRef } from '../../drivers/types';
+import { Connect } from '../../public/connect';
+import { ConnectFlags } from '../../public/flags';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { moduleLogger } from '../../util/logger';
+import { parseUri } from '../../util/uri';
+import { VirError } from '../../util/vir-error';
+import { encodeArgs, encodeRet, decodeArgs, type ProcedureDef } from '../protocol/procedure';
+import { isHighPriority } from '../protocol/priority';
+import { REMOTE_PROCEDURES, procedureByNumber } from '../protocol/table';
+import { remoteErrorWire, virErrorToRemoteError } from '../protocol/types';
+import { KeepaliveMonitor, type KeepaliveOptions } from '../rpc/keepalive';
+import {
+  FrameSplitter,
+  KEEPALIVE_PROGRAM,
+  KeepaliveProcedure,
+  MessageStatus,
+  MessageType,
+  REMOTE_PROGRAM,
+  REMOTE_PROTOCOL_VERSION,
+  decodeMessage,
+  encodeKeepalive,
+  encodeMessage,
+  type MessageHeader,
+} from '../rpc/message';
+import type { CallContext } from './context';
+import { BEFORE_OPEN, JOB_PROCEDURES, handlerFor } from './handlers';
+
+const log = moduleLogger('tsvirtd');
+
+/** Per-client settings. */
+export interface SessionOptions {
+  /** Came in on the read-only socket: the connection is opened read-only whatever it asks. */
+  readOnly: boolean;
+  /** What CONNECT_IS_SECURE answers. */
+  secure: boolean;
+  /** Calls of ordinary priority running at once (libvirtd's max_client_requests). */
+  maxRequests: number;
+  keepalive: KeepaliveOptions;
+  /** Label for logs (peer address or socket). */
+  peer: string;
+}
+
+interface Running {
+  proc: ProcedureDef;
+  dom?: DomainRef;
+  done: Promise<void>;
+}
+
+interface Queued {
+  header: MessageHeader;
+  proc: ProcedureDef;
+  args: unknown;
+}
+
+/** Queued calls beyond which the daemon stops reading from a client until it catches up. */
+const QUEUE_PAUSE = 64;
+
+/** One connected client. */
+export class ClientSession {
+  private readonly splitter = new FrameSplitter();
+  private conn: Connect | null = null;
+  private closed = false;
+  private readonly running = new Set<Running>();
+  private readonly queue: Queued[] = [];
+  private ordinaryRunning = 0;
+  private readonly keepalive: KeepaliveMonitor;
+  private readonly events = new Map<number, number>();
+  private nextCallbackId = 1;
+  private readonly closeListeners: Array<() => void> = [];
+
+  /**
+   * @param stream the client's byte stream
+   * @param opts per-client settings
+   */
+  constructor(
+    private readonly stream: Duplex,
+    private readonly opts: SessionOptions,
+  ) {
+    this.keepalive = new KeepaliveMonitor(
+      opts.keepalive,
+      () => this.send(encodeKeepalive(KeepaliveProcedure.PING)),
+      () => {
+        log.info({ peer: opts.peer }, 'client missed keepalives: closing');
+        void this.close();
+      },
+    );
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (err) => log.debug({ peer: opts.peer, err: err.message }, 'client stream error'));
+    stream.on('close', () => void this.close());
+  }
+
+  /** Calls in progress (running or queued). */
+  get pendingCalls(): number {
+    return this.running.size + this.queue.length;
+  }
+
+  /** Runs `cb` once when the session ends. */
+  onClose(cb: () => void): void {
+    this.closeListeners.push(cb);
+  }
+
+  /** Asks the driver to abort every job this client's calls started (daemon shutdown). */
+  async abortJobs(): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
+    const doms = [...this.running].filter((r) => r.dom && JOB_PROCEDURES.has(r.proc.name)).map((r) => r.dom as DomainRef);
+    await Promise.all(doms.map((d) => conn.domainFromRef(d).abortJob(0).catch(() => undefined)));
+  }
+
+  /** Resolves when every running call has answered, or after `ms`. */
+  async drain(ms: number): Promise<void> {
+    const all = Promise.all([...this.running].map((r) => r.done));
+    await Promise.race([all, new Promise((r) => setTimeout(r, ms).unref())]);
+  }
+
+  /** Ends the session: deregisters events, closes the connection and the stream. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.keepalive.stop();
+    this.queue.length = 0;
+    this.stream.destroy();
+    const conn = this.conn;
+    this.conn = null;
+    if (conn && !conn.closed) {
+      for (const id of this.events.values()) await conn.domainEventDeregister(id).catch(() => undefined);
+      await conn.close().catch((err) => log.debug({ err }, 'close of a client connection failed'));
+    }
+    for (const cb of this.closeListeners) cb();
+  }
+
+  private send(frame: Buffer): void {
+    if (!this.closed && !this.stream.destroyed && this.stream.writable) this.stream.write(frame);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.keepalive.touch();
+    let frames: Buffer[];
+    try {
+      frames = this.splitter.push(chunk);
+    } catch (err) {
+      // The length word was bad: the stream cannot be resynchronised.
+      log.info({ peer: this.opts.peer, err: (err as Error).message }, 'unframeable data from client: closing');
+      void this.close();
+      return;
+    }
+    for (const f of frames) {
+      if (this.closed) return;
+      this.onFrame(f);
+    }
+  }
+
+  private replyError(h: MessageHeader, err: unknown, dom: DomainRef | null = null): void {
+    const header = { ...h, type: MessageType.REPLY, status: MessageStatus.ERROR };
+    this.send(encodeMessage(header, { type: remoteErrorWire, value: virErrorToRemoteError(err, dom) }));
+  }
+
+  private onFrame(frame: Buffer): void {
+    const { header: h, body } = decodeMessage(frame);
+    if (h.prog === KEEPALIVE_PROGRAM && h.vers === 1 && h.type === MessageType.MESSAGE) {
+      if (h.proc === KeepaliveProcedure.PING) this.send(encodeKeepalive(KeepaliveProcedure.PONG));
+      return;
+    }
+    const rpcErr = (msg: string): VirError => VirError.report(ErrorCode.RPC, ErrorDomain.RPC, msg);
+    if (h.prog !== REMOTE_PROGRAM || h.vers !== REMOTE_PROTOCOL_VERSION) {
+      this.replyError(h, rpcErr(`cannot find program ${h.prog} version ${h.vers}`));
+      return;
+    }
+    if (h.type !== MessageType.CALL) {
+      this.replyError(h, rpcErr(`Unexpected message type ${h.type}`));
+      return;
+    }
+    if (h.status !== MessageStatus.OK) {
+      this.replyError(h, rpcErr(`Unexpected message status ${h.status}`));
+      return;
+    }
+    const proc = procedureByNumber(h.proc);
+    if (!proc || !handlerFor(proc)) {
+      this.replyError(h, rpcErr(`unknown procedure: ${h.proc}`));
+      return;
+    }
+    let args: unknown;
+    try {
+      args = decodeArgs(proc, body);
+    } catch (err) {
+      this.replyError(h, rpcErr(`cannot decode arguments of ${proc.name}: ${(err as Error).message}`));
+      return;
+    }
+    if (isHighPriority(proc.name)) {
+      this.start({ header: h, proc, args }, false);
+    } else if (this.ordinaryRunning < this.opts.maxRequests) {
+      this.start({ header: h, proc, args }, true);
+    } else {
+      this.queue.push({ header: h, proc, args });
+      if (this.queue.length >= QUEUE_PAUSE) this.stream.pause();
+    }
+  }
+
+  private start(call: Queued, ordinary: boolean): void {
+    if (ordinary) this.ordinaryRunning++;
+    const dom = (call.args as { dom?: DomainRef } | undefined)?.dom ?? undefined;
+    const entry: Running = { proc: call.proc, dom, done: Promise.resolve() };
+    entry.done = this.execute(call, dom ?? null).finally(() => {
+      this.running.delete(entry);
+      if (ordinary) {
+        this.ordinaryRunning--;
+        this.next();
+      }
+    });
+    this.running.add(entry);
+  }
+
+  private next(): void {
+    while (!this.closed && this.queue.length > 0 && this.ordinaryRunning < this.opts.maxRequests) {
+      this.start(this.queue.shift() as Queued, true);
+    }
+    if (this.queue.length < QUEUE_PAUSE / 4 && this.stream.isPaused()) this.stream.resume();
+  }
+
+  private async execute(call: Queued, dom: DomainRef | null): Promise<void> {
+    const h = call.header;
+    const handler = handlerFor(call.proc) as NonNullable<ReturnType<typeof handlerFor>>;
+    try {
+      if (!this.conn && !BEFORE_OPEN.has(call.proc.name)) {
+        throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection not open');
+      }
+      const ret = await handler(this.context, call.args as never);
+      const body = encodeRet(call.proc, ret);
+      this.send(encodeMessage({ ...h, type: MessageType.REPLY, status: MessageStatus.OK }, body));
+    } catch (err) {
+      log.debug({ peer: this.opts.peer, proc: call.proc.name, err: (err as Error).message }, 'call failed');
+      this.replyError(h, err, dom);
+    }
+  }
+
+  private readonly context: CallContext = {
+    conn: () => {
+      if (!this.conn) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection not open');
+      return this.conn;
+    },
+    dom: (ref) => this.context.conn().domainFromRef(ref),
+    open: async (name, flags) => {
+      if (this.conn) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection already open');
+      const uri = name && name.length > 0 ? name : null;
+      // The daemon never relays to another daemon: a name with a transport or host is refused.
+      if (uri !== null) {
+        const parsed = parseUri(uri);
+        if (parsed.transport !== undefined || parsed.host !== undefined) {
+          throw VirError.report(ErrorCode.NO_CONNECT, ErrorDomain.NONE, uri);
+        }
+      }
+      const readOnly = this.opts.readOnly || (flags & ConnectFlags.RO) !== 0;
+      const conn = await Connect.open(uri, { readOnly });
+      if (this.closed) {
+        await conn.close();
+        return;
+      }
+      this.conn = conn;
+      log.info({ peer: this.opts.peer, uri, readOnly }, 'client connection opened');
+    },
+    close: async () => {
+      const conn = this.context.conn();
+      this.conn = null;
+      this.events.clear();
+      await conn.close();
+    },
+    isSecure: () => this.opts.secure,
+    startKeepalive: () => this.keepalive.start(),
+    registerLifecycle: async (filter) => {
+      const conn = this.context.conn();
+      const id = this.nextCallbackId++;
+      const publicId = await conn.domainEventRegister((ev) => {
+        if (filter && ev.domain.uuid !== filter.uuid) return;
+        const value = { callbackID: id, msg: { dom: ev.domain.ref, event: ev.event, detail: ev.detail } };
+        const proc = REMOTE_PROCEDURES.DOMAIN_EVENT_CALLBACK_LIFECYCLE;
+        this.send(
+          encodeMessage(
+            { prog: REMOTE_PROGRAM, vers: REMOTE_PROTOCOL_VERSION, proc: proc.number, type: MessageType.MESSAGE, serial: 0, status: MessageStatus.OK },
+            encodeArgs(proc, value),
+          ),
+        );
+      });
+      this.events.set(id, publicId);
+      return id;
+    },
+    deregisterLifecycle: async (callbackID) => {
+      const publicId = this.events.get(callbackID);
+      if (publicId === undefined) {
+        throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `callback ${callbackID} not registered`);
+      }
+      await this.context.conn().domainEventDeregister(publicId);
+      this.events.delete(callbackID);
+    },
+  };
+}
