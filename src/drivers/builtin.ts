@@ -4,7 +4,9 @@
  */
 import { registerDriver } from './registry';
 import { testConnectionDriver } from './test';
+import { qemuConnectionDriver } from './qemu';
 import { remoteConnectionDriver } from '../remote/client/connection';
 
 registerDriver(testConnectionDriver);
+registerDriver(qemuConnectionDriver);
 registerDriver(remoteConnectionDriver);

@@ -1,0 +1,206 @@
+/**
+ * The QEMU hypervisor driver table: one object per connection, over the process-wide state of
+ * its URI. Slots check the flags they understand and delegate to the feature modules.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { cpus, hostname, totalmem } from 'node:os';
+import { parseDomainXML } from '../../conf/domain-xml';
+import { readSaveImageHeader, rewriteSaveImage } from '../../conf/save-image';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { getStringParam, type TypedParameter } from '../../util/typed-params';
+import { VirError } from '../../util/vir-error';
+import { checkFlags } from '../common/check-flags';
+import { resolveSaveOptions, type SaveOptions } from '../common/save-options';
+import {
+  VIR_DOMAIN_SAVE_BYPASS_CACHE,
+  VIR_DOMAIN_SAVE_PARALLEL,
+  VIR_DOMAIN_SAVE_PAUSED,
+  VIR_DOMAIN_SAVE_RESET_NVRAM,
+  VIR_DOMAIN_SAVE_RUNNING,
+} from '../common/save-flags';
+import type { HypervisorDriver } from '../driver-table';
+import type { DomainRef, JobInfo, JobStats, NodeInfo } from '../types';
+import * as life from './lifecycle';
+import { restoreDomain } from './restore';
+import { refreshSaveProgress, saveDomain } from './save';
+import { releaseState, type QemuDriverState } from './state';
+
+const SAVE_FLAGS = VIR_DOMAIN_SAVE_BYPASS_CACHE | VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED;
+const RESTORE_FLAGS = SAVE_FLAGS | VIR_DOMAIN_SAVE_RESET_NVRAM;
+
+/** Per-connection settings taken from the URI query. */
+export interface QemuConnectionOptions {
+  /** The canonical URI of the connection. */
+  uri: string;
+  /**
+   * `?save_max_bandwidth=BYTES` (tsvirt test option): migration bandwidth during saves instead
+   * of libvirt's unlimited, so tests can watch and abort a save of a small guest.
+   */
+  saveMaxBandwidth?: number;
+}
+
+let versionCache: number | undefined;
+
+/** The default emulator's version as major * 1e6 + minor * 1e3 + micro (0 when absent). */
+function qemuVersion(): number {
+  if (versionCache !== undefined) return versionCache;
+  try {
+    const out = execFileSync('/usr/bin/qemu-system-x86_64', ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    const m = /version (\d+)\.(\d+)\.(\d+)/.exec(out);
+    versionCache = m ? Number(m[1]) * 1_000_000 + Number(m[2]) * 1_000 + Number(m[3]) : 0;
+  } catch {
+    versionCache = 0;
+  }
+  return versionCache;
+}
+
+function invalid(detail: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, detail);
+}
+
+/** Builds the driver table of one connection. */
+export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOptions): HypervisorDriver {
+  let closed = false;
+
+  const save = async (dom: DomainRef, file: string | undefined, options: SaveOptions): Promise<void> => {
+    let target = file;
+    if (target === undefined) {
+      const d = st.resolve(dom);
+      if (!d.persistent) throw invalid('cannot do managed save for transient domain');
+      target = st.managedSavePath(d);
+    }
+    await saveDomain(st, dom, target, options, opts.saveMaxBandwidth);
+  };
+
+  const restore = async (file: string | undefined, dxml: string | null | undefined, flags: number): Promise<void> => {
+    if (file === undefined) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, 'missing path to restore from');
+    await restoreDomain(st, {
+      file,
+      dxml: dxml ?? undefined,
+      bypassCache: (flags & VIR_DOMAIN_SAVE_BYPASS_CACHE) !== 0,
+      runningOverride: flags & VIR_DOMAIN_SAVE_RUNNING ? 'running' : flags & VIR_DOMAIN_SAVE_PAUSED ? 'paused' : undefined,
+    });
+  };
+
+  return {
+    name: 'QEMU',
+    async connectClose(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await releaseState(st);
+    },
+    connectGetType: async () => 'QEMU',
+    connectGetVersion: async () => qemuVersion(),
+    connectGetHostname: async () => hostname(),
+    connectGetURI: async () => opts.uri,
+    async nodeGetInfo(): Promise<NodeInfo> {
+      const c = cpus();
+      return { model: 'x86_64', memory: Math.floor(totalmem() / 1024), cpus: c.length, mhz: c[0]?.speed ?? 0, nodes: 1, sockets: 1, cores: c.length, threads: 1 };
+    },
+    connectListAllDomains: async (flags) => life.listAll(st, flags),
+    domainLookupByName: async (name) => st.ref(st.byName(name)),
+    domainLookupByUUID: async (uuid) => st.ref(st.byUuid(uuid)),
+    domainLookupByID: async (id) => st.ref(st.byId(id)),
+    domainDefineXML: async (xml, flags) => life.defineXML(st, xml, flags),
+    domainCreateXML: async (xml, flags) => life.createXML(st, xml, flags),
+    domainUndefine: async (dom, flags) => life.undefine(st, dom, flags),
+    async domainCreate(dom, flags): Promise<DomainRef> {
+      checkFlags(flags, 0x1f, 'qemuDomainCreateWithFlags', ErrorDomain.QEMU);
+      const d = st.resolve(dom);
+      if (st.isActive(d)) throw invalid('domain is already running');
+      const managed = st.managedSavePath(d);
+      if (existsSync(managed)) {
+        const restored = await restoreDomain(st, {
+          file: managed,
+          bypassCache: (flags & 0x4) !== 0 /* VIR_DOMAIN_START_BYPASS_CACHE */,
+          runningOverride: flags & life.VIR_DOMAIN_START_PAUSED ? 'paused' : undefined,
+          managedFor: d,
+        });
+        rmSync(managed, { force: true });
+        return st.ref(restored);
+      }
+      await life.boot(st, d, flags);
+      return st.ref(d);
+    },
+    domainDestroy: async (dom, flags) => life.destroy(st, dom, flags),
+    domainSuspend: async (dom) => life.suspend(st, dom),
+    domainResume: async (dom) => life.resume(st, dom),
+    domainGetInfo: async (dom) => life.getInfo(st, dom),
+    domainGetState: async (dom, flags) => life.getState(st, dom, flags),
+    domainGetXMLDesc: async (dom, flags) => life.getXMLDesc(st, dom, flags),
+    domainIsActive: async (dom) => st.isActive(st.resolve(dom)),
+    domainIsPersistent: async (dom) => st.resolve(dom).persistent,
+
+    async domainSave(dom, to): Promise<void> {
+      await save(dom, to, resolveSaveOptions([], 0));
+    },
+    async domainSaveFlags(dom, to, dxml, flags): Promise<void> {
+      checkFlags(flags, SAVE_FLAGS, 'qemuDomainSaveFlags', ErrorDomain.QEMU);
+      const options = resolveSaveOptions([], flags);
+      if (dxml) options.dxml = dxml;
+      await save(dom, to, options);
+    },
+    async domainSaveParams(dom, params: TypedParameter[], flags): Promise<void> {
+      checkFlags(flags, SAVE_FLAGS | VIR_DOMAIN_SAVE_PARALLEL, 'qemuDomainSaveParams', ErrorDomain.QEMU);
+      const options = resolveSaveOptions(params, flags);
+      await save(dom, options.file, options);
+    },
+    domainRestore: async (from) => restore(from, null, 0),
+    async domainRestoreFlags(from, dxml, flags): Promise<void> {
+      checkFlags(flags, RESTORE_FLAGS, 'qemuDomainRestoreFlags', ErrorDomain.QEMU);
+      await restore(from, dxml, flags);
+    },
+    async domainRestoreParams(params, flags): Promise<void> {
+      checkFlags(flags, RESTORE_FLAGS | VIR_DOMAIN_SAVE_PARALLEL, 'qemuDomainRestoreParams', ErrorDomain.QEMU);
+      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags);
+    },
+    async domainSaveImageGetXMLDesc(file, flags): Promise<string> {
+      checkFlags(flags, 1 /* SECURE */, 'qemuDomainSaveImageGetXMLDesc', ErrorDomain.QEMU);
+      return (await readSaveImageHeader(file, ErrorDomain.QEMU)).xml;
+    },
+    async domainSaveImageDefineXML(file, dxml, flags): Promise<void> {
+      checkFlags(flags, VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED, 'qemuDomainSaveImageDefineXML', ErrorDomain.QEMU);
+      const info = await readSaveImageHeader(file, ErrorDomain.QEMU);
+      const cur = parseDomainXML(info.xml);
+      const next = parseDomainXML(dxml);
+      if (next.uuid !== cur.uuid || next.name !== cur.name) {
+        throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Target domain uuid ${next.uuid} does not match source ${cur.uuid}`);
+      }
+      await rewriteSaveImage(file, {
+        xml: dxml,
+        wasRunning: flags & VIR_DOMAIN_SAVE_RUNNING ? true : flags & VIR_DOMAIN_SAVE_PAUSED ? false : undefined,
+        domain: ErrorDomain.QEMU,
+      });
+    },
+    async domainManagedSave(dom, flags): Promise<void> {
+      checkFlags(flags, SAVE_FLAGS, 'qemuDomainManagedSave', ErrorDomain.QEMU);
+      await save(dom, undefined, resolveSaveOptions([], flags));
+    },
+    async domainHasManagedSaveImage(dom, flags): Promise<boolean> {
+      checkFlags(flags, 0, 'qemuDomainHasManagedSaveImage', ErrorDomain.QEMU);
+      return existsSync(st.managedSavePath(st.resolve(dom)));
+    },
+    async domainManagedSaveRemove(dom, flags): Promise<void> {
+      checkFlags(flags, 0, 'qemuDomainManagedSaveRemove', ErrorDomain.QEMU);
+      rmSync(st.managedSavePath(st.resolve(dom)), { force: true });
+    },
+    async domainGetJobInfo(dom): Promise<JobInfo> {
+      const d = st.resolve(dom);
+      await refreshSaveProgress(d);
+      return st.jobs.info(dom);
+    },
+    async domainGetJobStats(dom, flags): Promise<JobStats> {
+      checkFlags(flags, 0x3, 'qemuDomainGetJobStats', ErrorDomain.QEMU);
+      await refreshSaveProgress(st.resolve(dom));
+      return st.jobs.stats(dom, flags);
+    },
+    async domainAbortJob(dom, flags): Promise<void> {
+      checkFlags(flags, 0, 'qemuDomainAbortJobFlags', ErrorDomain.QEMU);
+      st.resolve(dom);
+      st.jobs.abort(dom);
+    },
+    connectDomainEventRegister: async (cb) => st.events.register(cb),
+    connectDomainEventDeregister: async (id) => st.events.deregister(id),
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * QEMU driver lifecycle: define, undefine, start, createXML, destroy, suspend, resume and the
+ * read-only queries, with libvirt's qemu driver errors and event details.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cloneDomainDef, formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
+import { checkFlags } from '../common/check-flags';
+import {
+  DomainEventType,
+  DomainState,
+  EventDetail,
+  PausedReason,
+  RunningReason,
+  ShutoffReason,
+  type DomainInfo,
+  type DomainRef,
+  type DomainStateInfo,
+} from '../types';
+import type { QemuDomain } from './domain-obj';
+import { launchQemu, type LaunchOptions } from './guest-process';
+import { capabilitiesFor } from './capabilities';
+import { terminateProcess } from './process';
+import type { QemuDriverState } from './state';
+import type { QmpClient } from './qmp';
+import { buildQemuCommand } from './command-line';
+
+/** VIR_DOMAIN_XML_INACTIVE. */
+export const VIR_DOMAIN_XML_INACTIVE = 1 << 1;
+/** VIR_DOMAIN_START_PAUSED / VIR_DOMAIN_NONE. */
+export const VIR_DOMAIN_START_PAUSED = 1 << 0;
+/** VIR_DOMAIN_UNDEFINE_MANAGED_SAVE. */
+export const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1 << 0;
+/** VIR_CONNECT_LIST_DOMAINS_* filters. */
+export const LIST = {
+  ACTIVE: 1 << 0,
+  INACTIVE: 1 << 1,
+  PERSISTENT: 1 << 2,
+  TRANSIENT: 1 << 3,
+  RUNNING: 1 << 4,
+  PAUSED: 1 << 5,
+  SHUTOFF: 1 << 6,
+  OTHER: 1 << 7,
+  MANAGEDSAVE: 1 << 8,
+  NO_MANAGEDSAVE: 1 << 9,
+} as const;
+
+function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
+  return VirError.report(ErrorCode.OPERATION_INVALID, domain, detail);
+}
+
+/** OPERATION_INVALID "domain is not running" (domain DOMAIN, as libvirt's virDomainObjCheckActive). */
+export function requireActive(st: QemuDriverState, d: QemuDomain): void {
+  if (!st.isActive(d)) throw invalid('domain is not running', ErrorDomain.DOMAIN);
+}
+
+/** The monitor of an active domain, or OPERATION_FAILED when another process holds it. */
+export function monitorOf(d: QemuDomain): QmpClient {
+  const qmp = d.proc?.qmp;
+  if (!qmp || qmp.closed) {
+    throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `QEMU monitor of domain '${d.def.name}' is not available to this process`);
+  }
+  return qmp;
+}
+
+/** Refuses to change a domain while a job of this process runs on it. */
+export function requireNoJob(st: QemuDriverState, d: QemuDomain): void {
+  const job = d.job;
+  if (job && st.jobs.isActive(st.ref(d))) {
+    throw invalid(`another job (${job.name}) is already active on domain '${d.def.name}'`);
+  }
+}
+
+/** Parses XML for the QEMU driver: the definition must also translate to a command line. */
+export function parseQemuDef(xml: string, st: QemuDriverState): DomainDef {
+  const def = parseDomainXML(xml);
+  buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true });
+  return def;
+}
+
+/** virDomainDefineXMLFlags: writes the config file. */
+export function defineXML(st: QemuDriverState, xml: string, flags: number): DomainRef {
+  checkFlags(flags, 1 /* VALIDATE */, 'qemuDomainDefineXMLFlags', ErrorDomain.QEMU);
+  const def = parseQemuDef(xml, st);
+  const { dom, added } = st.addOrMatch(def);
+  const wasPersistent = dom.persistent;
+  st.saveConfig(def);
+  if (st.isActive(dom)) dom.nextDef = cloneDomainDef(def);
+  else dom.def = cloneDomainDef(def);
+  dom.persistent = true;
+  st.emit(dom, DomainEventType.DEFINED, added || !wasPersistent ? EventDetail.defined.ADDED : EventDetail.defined.UPDATED);
+  return st.ref(dom);
+}
+
+/**
+ * Spawns QEMU for `d` (stopped at -S, monitor attached, status file written). The caller decides
+ * whether to run the CPUs; the domain is PAUSED (reason `pausedReason`) until then.
+ */
+export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: LaunchOptions, pausedReason: PausedReason): Promise<QmpClient> {
+  const launched = await launchQemu(st.paths, d.def, opts);
+  d.proc = { pid: launched.pid, monitorPath: launched.monitorPath, emulator: launched.emulator, qmp: launched.qmp, stopping: false };
+  d.id = st.allocateId();
+  d.state = DomainState.PAUSED;
+  d.reason = pausedReason;
+  st.watchMonitor(d, launched.qmp);
+  st.persistStatus(d);
+  try {
+    await capabilitiesFor(launched.emulator, launched.qmp);
+  } catch (err) {
+    await stopGuest(st, d, ShutoffReason.FAILED, EventDetail.stopped.FAILED);
+    throw err;
+  }
+  return launched.qmp;
+}
+
+/** Runs the vCPUs with `cont`; RUNNING with `reason`. */
+export async function startCpus(st: QemuDriverState, d: QemuDomain, reason: RunningReason): Promise<void> {
+  await monitorOf(d).execute('cont');
+  d.state = DomainState.RUNNING;
+  d.reason = reason;
+  st.persistStatus(d);
+}
+
+/** Kills QEMU (SIGTERM, then SIGKILL) and records the domain as shut off. */
+export async function stopGuest(st: QemuDriverState, d: QemuDomain, reason: ShutoffReason, detail: number): Promise<void> {
+  const proc = d.proc;
+  if (proc) {
+    proc.stopping = true;
+    await terminateProcess(proc.pid);
+  }
+  st.markStopped(d, reason, detail);
+}
+
+/** Boots a domain (no managed save image): STARTED BOOTED, then RUNNING or PAUSED. */
+export async function boot(st: QemuDriverState, d: QemuDomain, flags: number): Promise<void> {
+  await spawnGuest(st, d, {}, PausedReason.USER);
+  st.emit(d, DomainEventType.STARTED, EventDetail.started.BOOTED);
+  if (flags & VIR_DOMAIN_START_PAUSED) {
+    st.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
+    return;
+  }
+  try {
+    await startCpus(st, d, RunningReason.BOOTED);
+  } catch (err) {
+    await stopGuest(st, d, ShutoffReason.FAILED, EventDetail.stopped.FAILED);
+    throw err;
+  }
+}
+
+/** virDomainCreateXML: a transient domain, started at once. */
+export async function createXML(st: QemuDriverState, xml: string, flags: number): Promise<DomainRef> {
+  checkFlags(flags, 0x3 /* PAUSED | AUTODESTROY */, 'qemuDomainCreateXML', ErrorDomain.QEMU);
+  const def = parseQemuDef(xml, st);
+  const existing = st.find(def.name, def.uuid);
+  if (existing && st.isActive(existing)) throw invalid(`domain '${existing.def.name}' is already active`);
+  const { dom, added } = st.addOrMatch(def);
+  if (dom.persistent) dom.nextDef = dom.def;
+  dom.def = cloneDomainDef(def);
+  try {
+    await boot(st, dom, flags & 1);
+  } catch (err) {
+    if (added && !st.isActive(dom)) st.remove(dom);
+    throw err;
+  }
+  return st.ref(dom);
+}
+
+/** virDomainUndefineFlags: a running domain becomes transient. */
+export function undefine(st: QemuDriverState, ref: DomainRef, flags: number): void {
+  checkFlags(flags, 0x1f, 'qemuDomainUndefineFlags', ErrorDomain.QEMU);
+  const d = st.resolve(ref);
+  if (!d.persistent) throw invalid('cannot undefine transient domain');
+  const managed = st.managedSavePath(d);
+  if (existsSync(managed)) {
+    if (!(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) throw invalid('Refusing to undefine while domain managed save image exists');
+  }
+  st.deleteConfig(d.def.name);
+  rmSync(managed, { force: true });
+  st.emit(d, DomainEventType.UNDEFINED, EventDetail.undefined.REMOVED);
+  d.nextDef = undefined;
+  if (st.isActive(d)) d.persistent = false;
+  else st.remove(d);
+}
+
+/** virDomainDestroyFlags: a running job is aborted first, then QEMU is killed. */
+export async function destroy(st: QemuDriverState, ref: DomainRef, flags: number): Promise<void> {
+  checkFlags(flags, 0x3, 'qemuDomainDestroyFlags', ErrorDomain.QEMU);
+  const d = st.resolve(ref);
+  requireActive(st, d);
+  if (d.job && st.jobs.isActive(ref)) st.jobs.abort(ref);
+  await stopGuest(st, d, ShutoffReason.DESTROYED, EventDetail.stopped.DESTROYED);
+}
+
+/** virDomainSuspend: `stop`, PAUSED (user). */
+export async function suspend(st: QemuDriverState, ref: DomainRef): Promise<void> {
+  const d = st.resolve(ref);
+  requireActive(st, d);
+  requireNoJob(st, d);
+  if (d.state === DomainState.PAUSED) return;
+  await monitorOf(d).execute('stop');
+  d.state = DomainState.PAUSED;
+  d.reason = PausedReason.USER;
+  st.persistStatus(d);
+  st.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
+}
+
+/** virDomainResume: `cont`, RUNNING (unpaused). */
+export async function resume(st: QemuDriverState, ref: DomainRef): Promise<void> {
+  const d = st.resolve(ref);
+  requireActive(st, d);
+  requireNoJob(st, d);
+  if (d.state === DomainState.RUNNING) return;
+  await startCpus(st, d, RunningReason.UNPAUSED);
+  st.emit(d, DomainEventType.RESUMED, EventDetail.resumed.UNPAUSED);
+}
+
+function cpuTimeNs(pid: number | undefined): bigint {
+  if (!pid) return 0n;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = BigInt(fields[11]) + BigInt(fields[12]);
+    return ticks * 10_000_000n;
+  } catch {
+    return 0n;
+  }
+}
+
+/** virDomainGetInfo. */
+export function getInfo(st: QemuDriverState, ref: DomainRef): DomainInfo {
+  const d = st.resolve(ref);
+  return { state: d.state, maxMem: d.def.memory, memory: d.def.currentMemory, nrVirtCpu: d.def.vcpu, cpuTime: cpuTimeNs(d.proc?.pid) };
+}
+
+/** virDomainGetState. */
+export function getState(st: QemuDriverState, ref: DomainRef, flags: number): DomainStateInfo {
+  checkFlags(flags, 0, 'qemuDomainGetState', ErrorDomain.QEMU);
+  const d = st.resolve(ref);
+  return { state: d.state, reason: d.reason };
+}
+
+/** virDomainGetXMLDesc (INACTIVE gives the persistent definition of a running domain). */
+export function getXMLDesc(st: QemuDriverState, ref: DomainRef, flags: number): string {
+  checkFlags(flags, 0xf, 'qemuDomainGetXMLDesc', ErrorDomain.QEMU);
+  const d = st.resolve(ref);
+  if (flags & VIR_DOMAIN_XML_INACTIVE) return formatDomainXML(d.nextDef ?? d.def, { inactive: true });
+  return formatDomainXML(d.def, { id: d.id });
+}
+
+/** virConnectListAllDomains with libvirt's filter groups. */
+export function listAll(st: QemuDriverState, flags: number): DomainRef[] {
+  checkFlags(flags, 0x3fff, 'qemuConnectListAllDomains', ErrorDomain.QEMU);
+  return st.domains
+    .filter((d) => {
+      const active = st.isActive(d);
+      if (flags & (LIST.ACTIVE | LIST.INACTIVE) && !(flags & (active ? LIST.ACTIVE : LIST.INACTIVE))) return false;
+      if (flags & (LIST.PERSISTENT | LIST.TRANSIENT) && !(flags & (d.persistent ? LIST.PERSISTENT : LIST.TRANSIENT))) return false;
+      const bit = d.state === DomainState.RUNNING ? LIST.RUNNING : d.state === DomainState.PAUSED ? LIST.PAUSED : d.state === DomainState.SHUTOFF ? LIST.SHUTOFF : LIST.OTHER;
+      if (flags & (LIST.RUNNING | LIST.PAUSED | LIST.SHUTOFF | LIST.OTHER) && !(flags & bit)) return false;
+      const managed = existsSync(st.managedSavePath(d));
+      if (flags & (LIST.MANAGEDSAVE | LIST.NO_MANAGEDSAVE) && !(flags & (managed ? LIST.MANAGEDSAVE : LIST.NO_MANAGEDSAVE))) return false;
+      return true;
+    })
+    .map((d) => st.ref(d));
+}

@@ -1,0 +1,67 @@
+/**
+ * QEMU processes as the driver sees them: alive or not (a zombie counts as exited), and
+ * termination with SIGTERM escalating to SIGKILL.
+ */
+import { readFileSync } from 'node:fs';
+
+/**
+ * True when `pid` names a live process. A zombie (state 'Z' in /proc/PID/stat) is dead: QEMU
+ * reparented to a PID 1 that does not reap stays a zombie for ever.
+ */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // The command name is in parentheses and may contain spaces: the state follows the last ')'.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The command line of `pid` split on NULs ([] when it is gone). */
+export function processCmdline(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter((s) => s !== '');
+  } catch {
+    return [];
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves true once `pid` has exited (or is a zombie), false after `ms`. */
+export async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (processAlive(pid)) {
+    if (Date.now() >= end) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/**
+ * Stops a process as libvirt's virProcessKillPainfully does: SIGTERM, then SIGKILL when it is
+ * still alive after `graceMs`. Resolves when it is gone.
+ */
+export async function terminateProcess(pid: number, graceMs = 3000): Promise<void> {
+  if (!processAlive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  if (await waitForExit(pid, graceMs)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  await waitForExit(pid, 10_000);
+}

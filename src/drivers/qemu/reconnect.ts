@@ -1,0 +1,156 @@
+/**
+ * What an open does with the status files it finds: reattach to guests that still run, drop the
+ * stale ones, and finish or undo a save whose tsvirt process died in the middle of it.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { cloneDomainDef, parseDomainXML } from '../../conf/domain-xml';
+import { readSaveImageHeader } from '../../conf/save-image';
+import { moduleLogger } from '../../util/logger';
+import { DomainState, EventDetail, PausedReason, RunningReason, ShutoffReason } from '../types';
+import type { QemuDomain } from './domain-obj';
+import { lockOwner } from './domain-lock';
+import { attachMonitor } from './guest-process';
+import { runFiles } from './paths';
+import { processAlive, processCmdline, terminateProcess } from './process';
+import type { QemuDriverState } from './state';
+import { readStatus, removeStatus, type StatusRecord } from './status-file';
+import type { QmpClient } from './qmp';
+
+const log = moduleLogger('qemu-reconnect');
+
+/** True when the pid of a status file still runs the QEMU of that guest (not a reused pid). */
+function sameGuest(rec: StatusRecord): boolean {
+  return processAlive(rec.pid) && processCmdline(rec.pid).includes(rec.uuid);
+}
+
+async function imageComplete(file: string): Promise<boolean> {
+  try {
+    await readSaveImageHeader(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes an image left by a save that never completed (only if it does not carry Save magic). */
+async function dropPartialImage(file: string): Promise<void> {
+  if (existsSync(file) && !(await imageComplete(file))) rmSync(file, { force: true });
+}
+
+/** Removes what a dead saver leaves in the run dir: the writer's status files and its lock. */
+function removeWriterFiles(st: QemuDriverState, uuid: string): void {
+  const f = runFiles(st.paths, uuid);
+  for (const p of [f.done, `${f.done}.tmp`, `${f.done}.err`]) rmSync(p, { force: true });
+  const owner = lockOwner(f.lock);
+  if (owner !== null && !processAlive(owner)) rmSync(f.lock, { force: true });
+}
+
+function removeRunFiles(st: QemuDriverState, uuid: string): void {
+  const f = runFiles(st.paths, uuid);
+  removeStatus(f.status);
+  rmSync(f.monitor, { force: true });
+  removeWriterFiles(st, uuid);
+}
+
+async function undoOrphanSave(st: QemuDriverState, d: QemuDomain, rec: StatusRecord, qmp: QmpClient): Promise<void> {
+  const save = rec.save!;
+  if (await imageComplete(save.file)) {
+    // The image is whole: only stopping QEMU was left to do.
+    d.proc!.stopping = true;
+    await terminateProcess(rec.pid);
+    st.markStopped(d, ShutoffReason.SAVED, EventDetail.stopped.SAVED);
+    return;
+  }
+  try {
+    const mig = (await qmp.execute('query-migrate')) as { status?: string };
+    if (mig.status && !['completed', 'failed', 'cancelled', 'none'].includes(mig.status)) {
+      const done = qmp.waitForEvent('MIGRATION', (e) => ['cancelled', 'failed', 'completed'].includes(String(e.data.status)), 10_000);
+      await qmp.execute('migrate_cancel');
+      await done.catch(() => undefined);
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not cancel the orphaned migration');
+  }
+  await dropPartialImage(save.file);
+  removeWriterFiles(st, d.def.uuid);
+  d.save = undefined;
+  if (save.wasRunning) {
+    await qmp.execute('cont');
+    d.state = DomainState.RUNNING;
+    d.reason = RunningReason.SAVE_CANCELED;
+  } else {
+    d.state = DomainState.PAUSED;
+    d.reason = PausedReason.USER;
+  }
+  st.persistStatus(d);
+}
+
+async function adopt(st: QemuDriverState, rec: StatusRecord): Promise<void> {
+  const known = st.domains.find((x) => x.def.uuid === rec.uuid);
+  if (known?.proc) return;
+  const def = parseDomainXML(rec.xml);
+  const d = known ?? st.addOrMatch(def).dom;
+  if (known) {
+    d.nextDef = known.persistent ? cloneDomainDef(known.def) : undefined;
+    d.def = def;
+  }
+  d.id = rec.id;
+  st.noteId(rec.id);
+  d.state = rec.state;
+  d.reason = rec.reason;
+  d.save = rec.save;
+  d.proc = { pid: rec.pid, monitorPath: rec.monitor, emulator: rec.emulator, qmp: null, stopping: false };
+  let qmp: QmpClient | null = null;
+  try {
+    qmp = await attachMonitor(rec.monitor, def.name);
+  } catch (err) {
+    // Another tsvirt process holds the monitor (QEMU serves one client): keep what the file says.
+    log.info({ domain: def.name, err: (err as Error).message }, 'monitor busy; using the status file');
+    return;
+  }
+  d.proc.qmp = qmp;
+  st.watchMonitor(d, qmp);
+  const orphan = rec.save !== undefined && !processAlive(rec.save.ownerPid);
+  if (orphan) {
+    await undoOrphanSave(st, d, rec, qmp);
+    return;
+  }
+  const status = (await qmp.execute('query-status')) as { running?: boolean };
+  if (status.running && d.state !== DomainState.RUNNING) {
+    d.state = DomainState.RUNNING;
+    d.reason = RunningReason.UNKNOWN;
+  } else if (!status.running && d.state === DomainState.RUNNING) {
+    d.state = DomainState.PAUSED;
+    d.reason = PausedReason.UNKNOWN;
+  }
+}
+
+/**
+ * Reconciles the state with the run directory: called on every open, so a new process (or a new
+ * connection after a crash) sees running guests and no stale leftovers.
+ */
+export async function reconcileRunDir(st: QemuDriverState): Promise<void> {
+  for (const f of readdirSync(st.paths.runDir)) {
+    if (!f.endsWith('.json')) continue;
+    const rec = readStatus(join(st.paths.runDir, f));
+    const uuid = f.slice(0, -'.json'.length);
+    if (!rec) {
+      removeRunFiles(st, uuid);
+      continue;
+    }
+    if (!sameGuest(rec)) {
+      log.info({ domain: rec.name, pid: rec.pid }, 'dropping stale status file');
+      if (rec.save && !processAlive(rec.save.ownerPid)) await dropPartialImage(rec.save.file);
+      removeRunFiles(st, uuid);
+      const known = st.domains.find((x) => x.def.uuid === rec.uuid);
+      if (known && known.proc?.pid === rec.pid) st.markStopped(known, ShutoffReason.CRASHED, EventDetail.stopped.FAILED);
+      continue;
+    }
+    try {
+      await adopt(st, rec);
+    } catch (err) {
+      log.warn({ domain: rec.name, err: (err as Error).message }, 'could not reattach to guest');
+    }
+  }
+}

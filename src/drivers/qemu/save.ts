@@ -1,0 +1,168 @@
+/**
+ * Saving a guest: libvirt's image format v2 in front of QEMU's migration stream. The header goes
+ * out with the Part magic; only after QEMU completed, the writer exited cleanly and fdatasync
+ * returned does the Save magic replace it. Any failure removes the file and lets the guest run
+ * again if it ran before; the guest is never killed by a failed save.
+ */
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
+import { finalizeSaveImage, streamOffset, writeSaveImageStart } from '../../conf/save-image';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { moduleLogger } from '../../util/logger';
+import { VirError } from '../../util/vir-error';
+import type { SaveOptions } from '../common/save-options';
+import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, RunningReason, ShutoffReason, type DomainRef } from '../types';
+import { cachedCapabilities } from './capabilities';
+import type { QemuDomain } from './domain-obj';
+import { acquireDomainLock, type DomainLock } from './domain-lock';
+import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
+import { MigrationProgress, migrationFailed, setMigrationCapabilities, setMigrationParameters, waitMigrationEnd } from './migration';
+import { runFiles } from './paths';
+import { createSavePipeline, type SavePipeline } from './save-pipeline';
+import type { QemuDriverState } from './state';
+
+const log = moduleLogger('qemu-save');
+
+/** The running save's progress, so GetJobInfo can ask QEMU on demand. */
+export const saveProgress = new WeakMap<QemuDomain, MigrationProgress>();
+
+/** The replacement XML must describe the same guest (libvirt checks the ABI; tsvirt the basics). */
+function checkDxml(cur: DomainDef, dxml: string): DomainDef {
+  const def = parseDomainXML(dxml);
+  const diffs: string[] = [];
+  if (def.uuid !== cur.uuid) diffs.push(`uuid ${def.uuid} does not match source ${cur.uuid}`);
+  if (def.name !== cur.name) diffs.push(`name ${def.name} does not match source ${cur.name}`);
+  if (def.memory !== cur.memory) diffs.push(`Target domain max memory ${def.memory} does not match source ${cur.memory}`);
+  if (def.vcpu !== cur.vcpu) diffs.push(`Target domain vCPU max ${def.vcpu} does not match source ${cur.vcpu}`);
+  if (diffs.length) throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, diffs[0]);
+  return def;
+}
+
+/**
+ * Runs a save of `ref` to `file`. `options` came from resolveSaveOptions; RUNNING / PAUSED decide
+ * the image's was_running. Raises OPERATION_ABORTED when the client aborted the job.
+ * `maxBandwidth` (bytes/s) replaces libvirt's "unlimited" only for the test URI option.
+ */
+export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: string, options: SaveOptions, maxBandwidth?: number): Promise<void> {
+  const d = st.resolve(ref);
+  requireActive(st, d);
+  const qmp = monitorOf(d);
+  const savedDef = options.dxml ? checkDxml(d.def, options.dxml) : d.def;
+  const job = st.jobs.begin(ref, JobOperation.SAVE, { name: 'domain save' });
+  d.job = job;
+  let lock: DomainLock;
+  try {
+    lock = acquireDomainLock(runFiles(st.paths, d.def.uuid).lock, `domain '${d.def.name}'`);
+  } catch (err) {
+    d.job = undefined;
+    job.fail(err);
+    throw err;
+  }
+  const wasRunning = d.state === DomainState.RUNNING;
+  const prev = { state: d.state, reason: d.reason };
+  let fh: FileHandle | null = null;
+  let pipeline: SavePipeline | null = null;
+  let progress: MigrationProgress | null = null;
+  let migrating = false;
+  let pausedBySave = false;
+  try {
+    const pre = (await qmp.execute('query-migrate')) as { status?: string };
+    if (pre.status === 'active' || pre.status === 'setup') {
+      throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, 'another migration job is already running for domain');
+    }
+    // Everything that can fail without touching the guest comes first: the file and the pipeline.
+    try {
+      fh = await open(file, 'w', 0o600);
+    } catch (err) {
+      throw VirError.system(ErrorDomain.QEMU, `Failed to create file '${file}'`, err);
+    }
+    const imageWasRunning = options.runningOverride ? options.runningOverride === 'running' : wasRunning;
+    const header = await writeSaveImageStart(fh, { xml: formatDomainXML(savedDef, { inactive: true }), wasRunning: imageWasRunning, format: options.imageFormat });
+    await fh.datasync();
+    const files = runFiles(st.paths, d.def.uuid);
+    const caps = cachedCapabilities(d.proc!.emulator)?.migrationCapabilities ?? [];
+    pipeline = createSavePipeline({ file, streamOffset: streamOffset(header), options, doneFile: files.done, qemuCapabilities: caps });
+    d.save = { file, wasRunning, ownerPid: process.pid };
+
+    if (wasRunning) {
+      await qmp.execute('stop');
+      pausedBySave = true;
+      d.state = DomainState.PAUSED;
+      d.reason = PausedReason.SAVE;
+      st.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
+    }
+    st.persistStatus(d);
+    job.throwIfAborted();
+
+    await setMigrationCapabilities(qmp, caps, pipeline.capabilities);
+    await setMigrationParameters(qmp, pipeline.parameters, maxBandwidth);
+    progress = new MigrationProgress(qmp, job);
+    saveProgress.set(d, progress);
+    const ended = waitMigrationEnd(qmp);
+    ended.catch(() => undefined);
+    const onAbort = (): void => {
+      if (migrating) qmp.execute('migrate_cancel').catch(() => undefined);
+    };
+    job.signal.addEventListener('abort', onAbort, { once: true });
+    migrating = true;
+    await qmp.execute('migrate', { uri: pipeline.uri, detach: true, resume: false });
+    if (job.aborted) onAbort();
+    progress.start();
+    const status = await ended;
+    migrating = false;
+    job.signal.removeEventListener('abort', onAbort);
+    progress.stop();
+    await progress.refresh().catch(() => undefined);
+    if (status === 'cancelled' || job.aborted) throw job.abortError();
+    if (status !== 'completed') throw migrationFailed('migration out', progress.last);
+
+    await pipeline.finish(job.signal);
+    await fh.datasync();
+    await finalizeSaveImage(fh, header);
+    await fh.close();
+    fh = null;
+
+    job.complete();
+    d.job = undefined;
+    d.save = undefined;
+    await stopGuest(st, d, ShutoffReason.SAVED, EventDetail.stopped.SAVED);
+  } catch (err) {
+    progress?.stop();
+    const e = VirError.from(err, ErrorDomain.QEMU);
+    log.info({ domain: d.def.name, err: e.message }, 'save failed');
+    if (migrating && !qmp.closed) {
+      const ended = waitMigrationEnd(qmp);
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      await Promise.race([ended.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    if (fh) await fh.close().catch(() => undefined);
+    await rm(file, { force: true }).catch(() => undefined);
+    d.save = undefined;
+    if (d.proc && !qmp.closed && st.isActive(d)) {
+      try {
+        if (pausedBySave) {
+          await startCpus(st, d, RunningReason.SAVE_CANCELED);
+          st.emit(d, DomainEventType.RESUMED, EventDetail.resumed.UNPAUSED);
+        } else {
+          d.state = prev.state;
+          d.reason = prev.reason;
+          st.persistStatus(d);
+        }
+      } catch (resumeErr) {
+        log.warn({ err: (resumeErr as Error).message }, 'could not resume the guest after a failed save');
+      }
+    }
+    d.job = undefined;
+    job.fail(e);
+    throw e;
+  } finally {
+    pipeline?.cleanup();
+    saveProgress.delete(d);
+    lock.release();
+  }
+}
+
+/** Refreshes the progress of a running save from QEMU (for GetJobInfo / GetJobStats). */
+export async function refreshSaveProgress(d: QemuDomain): Promise<void> {
+  await saveProgress.get(d)?.refresh().catch(() => undefined);
+}

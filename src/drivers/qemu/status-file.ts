@@ -1,0 +1,56 @@
+/**
+ * Status files: what a running guest needs for any tsvirt process to find it again (pid, QMP
+ * socket, state, the live XML) plus the save in progress, so that the next open can clean up
+ * after a tsvirt process that died in the middle of one.
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+
+/** A save that was running when the status was written. */
+export interface SaveInProgress {
+  /** The image file being written (removed if the save never completed). */
+  file: string;
+  /** The guest ran before the save paused it: resume it when the save is abandoned. */
+  wasRunning: boolean;
+  /** The tsvirt process running the save. */
+  ownerPid: number;
+}
+
+/** One running guest. */
+export interface StatusRecord {
+  version: 1;
+  name: string;
+  uuid: string;
+  id: number;
+  pid: number;
+  monitor: string;
+  state: number;
+  reason: number;
+  /** The live definition. */
+  xml: string;
+  /** The guest's memory backend is shared (memfd/file), for later save pipelines. */
+  emulator: string;
+  save?: SaveInProgress;
+}
+
+/** Writes a status file atomically (write + rename: a reader never sees half a file). */
+export function writeStatus(path: string, rec: StatusRecord): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(rec, null, 1), { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** Reads a status file; null when missing or unreadable (a damaged file is treated as stale). */
+export function readStatus(path: string): StatusRecord | null {
+  try {
+    const rec = JSON.parse(readFileSync(path, 'utf8')) as StatusRecord;
+    if (rec.version !== 1 || typeof rec.pid !== 'number' || typeof rec.xml !== 'string') return null;
+    return rec;
+  } catch {
+    return null;
+  }
+}
+
+/** Removes a status file. */
+export function removeStatus(path: string): void {
+  rmSync(path, { force: true });
+}
