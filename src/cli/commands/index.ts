@@ -1,0 +1,20 @@
+/**
+ * Every tsvirsh command, in one table.
+ */
+import type { CommandDef } from '../types';
+import { lifecycleCommands } from './domain-lifecycle';
+import { hostCommands } from './host';
+import { infoCommands } from './info';
+import { jobCommands } from './jobs';
+import { saveCommands } from './save';
+import { shellCommands } from './shell-commands';
+
+/** All commands tsvirsh knows. */
+export const ALL_COMMANDS: readonly CommandDef[] = [
+  ...lifecycleCommands,
+  ...saveCommands,
+  ...jobCommands,
+  ...infoCommands,
+  ...hostCommands,
+  ...shellCommands,
+];

@@ -1,0 +1,168 @@
+/**
+ * Domain monitoring commands: list, dominfo, domstate, domid, domname, domuuid, dumpxml.
+ */
+import { DomainXMLFlags, ListAllDomainsFlags, type Domain } from '../../index';
+import { formatTable, padRight, reasonName, stateName } from '../format';
+import { optBool, type CommandDef } from '../types';
+import { DOMAIN_OPT, domainOpt } from './common';
+
+/** virsh's domain order for list: running domains by id, then inactive ones by name. */
+function sortDomains(doms: Domain[]): Domain[] {
+  return [...doms].sort((a, b) => {
+    if (a.id !== -1 && b.id !== -1) return a.id - b.id;
+    if (a.id !== -1) return -1;
+    if (b.id !== -1) return 1;
+    return a.name.localeCompare(b.name);
+  });
+}
+
+const list: CommandDef = {
+  name: 'list',
+  group: 'monitor',
+  help: 'list domains',
+  desc: 'Returns list of domains.',
+  opts: [
+    { name: 'inactive', type: 'bool', help: 'list inactive domains' },
+    { name: 'all', type: 'bool', help: 'list inactive & active domains' },
+    { name: 'uuid', type: 'bool', help: "list uuid's only" },
+    { name: 'name', type: 'bool', help: 'list domain names only' },
+    { name: 'id', type: 'bool', help: 'list domain IDs only' },
+    { name: 'table', type: 'bool', help: 'list table (default)' },
+  ],
+  async handler(ctx, cmd) {
+    const conn = await ctx.connection();
+    let flags: number = ListAllDomainsFlags.ACTIVE;
+    if (optBool(cmd, 'all')) flags = 0;
+    else if (optBool(cmd, 'inactive')) flags = ListAllDomainsFlags.INACTIVE;
+    const doms = sortDomains(await conn.listAllDomains(flags));
+    const byUuid = optBool(cmd, 'uuid');
+    const byName = optBool(cmd, 'name');
+    const byId = optBool(cmd, 'id');
+    if (byUuid || byName || byId) {
+      for (const d of doms) {
+        if (byId && !byUuid && !byName) {
+          if (d.id !== -1) ctx.print(`${d.id}\n`);
+          continue;
+        }
+        const fields: string[] = [];
+        if (byId) fields.push(d.id === -1 ? '-' : String(d.id));
+        if (byUuid) fields.push(d.uuid);
+        if (byName) fields.push(d.name);
+        ctx.print(`${fields.join(' ')}\n`);
+      }
+      return;
+    }
+    const rows: string[][] = [];
+    for (const d of doms) {
+      const st = await d.getState();
+      rows.push([d.id === -1 ? '-' : String(d.id), d.name, stateName(st.state)]);
+    }
+    ctx.print(formatTable(ctx.quiet ? null : ['Id', 'Name', 'State'], rows));
+  },
+};
+
+/** The guest OS type from the domain XML (virDomainGetOSType is not in tsvirt's API). */
+function osTypeFromXml(xml: string): string | undefined {
+  return /<os\b[^>]*>[\s\S]*?<type\b[^>]*>([^<]*)<\/type>/.exec(xml)?.[1]?.trim();
+}
+
+const dominfo: CommandDef = {
+  name: 'dominfo',
+  group: 'monitor',
+  help: 'domain information',
+  desc: 'Returns basic information about the domain.',
+  opts: [DOMAIN_OPT],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd);
+    const line = (label: string, value: string): void => ctx.print(`${padRight(label, 15)} ${value}\n`);
+    const id = await dom.getID();
+    line('Id:', id === -1 ? '-' : String(id));
+    line('Name:', dom.name);
+    line('UUID:', dom.uuid);
+    const osType = osTypeFromXml(await dom.getXMLDesc().catch(() => ''));
+    if (osType) line('OS Type:', osType);
+    const info = await dom.getInfo();
+    line('State:', stateName(info.state));
+    line('CPU(s):', String(info.nrVirtCpu));
+    if (info.cpuTime !== 0n) line('CPU time:', `${(Number(info.cpuTime) / 1e9).toFixed(1)}s`);
+    line('Max memory:', `${info.maxMem} KiB`);
+    line('Used memory:', `${info.memory} KiB`);
+    const persistent = await dom.isPersistent().catch(() => undefined);
+    line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
+    const managed = await dom.hasManagedSaveImage().catch(() => undefined);
+    if (managed !== undefined) line('Managed save:', managed ? 'yes' : 'no');
+  },
+};
+
+const domstate: CommandDef = {
+  name: 'domstate',
+  group: 'monitor',
+  help: 'domain state',
+  desc: 'Returns state about a domain.',
+  opts: [DOMAIN_OPT, { name: 'reason', type: 'bool', help: 'also print reason for the state' }],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd);
+    const st = await dom.getState();
+    if (optBool(cmd, 'reason')) ctx.print(`${stateName(st.state)} (${reasonName(st.state, st.reason)})\n`);
+    else ctx.print(`${stateName(st.state)}\n`);
+  },
+};
+
+const domid: CommandDef = {
+  name: 'domid',
+  group: 'domain',
+  help: 'convert a domain name or UUID to domain id',
+  opts: [domainOpt('domain name or uuid')],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd, { id: false });
+    const id = await dom.getID();
+    ctx.print(id === -1 ? '-\n' : `${id}\n`);
+  },
+};
+
+const domname: CommandDef = {
+  name: 'domname',
+  group: 'domain',
+  help: 'convert a domain id or UUID to domain name',
+  opts: [domainOpt('domain id or uuid')],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd, { name: false });
+    ctx.print(`${dom.name}\n`);
+  },
+};
+
+const domuuid: CommandDef = {
+  name: 'domuuid',
+  group: 'domain',
+  help: 'convert a domain name or id to domain UUID',
+  opts: [domainOpt('domain id or name')],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd, { uuid: false });
+    ctx.print(`${dom.uuid}\n`);
+  },
+};
+
+const dumpxml: CommandDef = {
+  name: 'dumpxml',
+  group: 'domain',
+  help: 'domain information in XML',
+  desc: 'Output the domain information as an XML dump to stdout.',
+  opts: [
+    DOMAIN_OPT,
+    { name: 'inactive', type: 'bool', help: 'show inactive defined XML' },
+    { name: 'security-info', type: 'bool', help: 'include security sensitive information in XML dump' },
+    { name: 'migratable', type: 'bool', help: 'provide XML suitable for migrations' },
+  ],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd);
+    let flags = 0;
+    if (optBool(cmd, 'inactive')) flags |= DomainXMLFlags.INACTIVE;
+    if (optBool(cmd, 'security-info')) flags |= DomainXMLFlags.SECURE;
+    if (optBool(cmd, 'migratable')) flags |= DomainXMLFlags.MIGRATABLE;
+    const xml = await dom.getXMLDesc(flags);
+    ctx.print(xml.endsWith('\n') ? xml : `${xml}\n`);
+  },
+};
+
+/** The monitoring commands. */
+export const infoCommands: readonly CommandDef[] = [list, dominfo, domstate, domid, domname, domuuid, dumpxml];

@@ -1,0 +1,49 @@
+/**
+ * Typed access to option values with virsh's error texts (vshCommandOptInt,
+ * vshCommandOptStringReq, virFileReadAll).
+ */
+import { readFile } from 'node:fs/promises';
+import { ReportedError } from './errors';
+import { optString, type CommandContext, type ParsedCommand } from './types';
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  EPERM: 'Operation not permitted',
+};
+
+/** A string option that, when given, must not be empty ("Option argument is empty"). */
+export function optStringReq(ctx: CommandContext, cmd: ParsedCommand, name: string): string | undefined {
+  const v = optString(cmd, name);
+  if (v !== undefined && v.length === 0) {
+    ctx.error(`Failed to get option '${name}': Option argument is empty`);
+    throw new ReportedError();
+  }
+  return v;
+}
+
+/** An int option as a number, or undefined; a malformed value fails the command as virsh does. */
+export function optInt(ctx: CommandContext, cmd: ParsedCommand, name: string): number | undefined {
+  const v = optString(cmd, name);
+  if (v === undefined) return undefined;
+  const trimmed = v.trim();
+  const n = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(n) || n < -2147483648 || n > 2147483647) {
+    ctx.error(`Numeric value '${v}' for <${name}> option is malformed or out of range`);
+    throw new ReportedError();
+  }
+  return n;
+}
+
+/** Reads a whole (XML) file, failing with virsh's "Failed to open file" text. */
+export async function readTextFile(ctx: CommandContext, file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    ctx.error(`Failed to open file '${file}': ${ERRNO_TEXT[code] ?? (err as Error).message}`);
+    throw new ReportedError();
+  }
+}
