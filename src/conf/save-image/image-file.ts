@@ -2,7 +2,7 @@
  * Reading and writing the header part of a save image on disk: the libvirt header, the XML,
  * the cookie, the zero padding and tsvirt's manifest inside that padding.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import {
@@ -176,4 +176,23 @@ export async function rewriteSaveImage(path: string, opts: RewriteOptions): Prom
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The channel files (FILE.k) an existing image's manifest lists; none when there is no readable
+ * image at `path`. Used to remove a whole image, or the leftovers of the image a save replaces.
+ */
+export async function imageChannelFiles(path: string, domain: ErrorDomain = ErrorDomain.QEMU): Promise<string[]> {
+  try {
+    const info = await readSaveImageHeader(path, domain);
+    return (info.manifest?.files ?? []).filter((f) => f.name !== '').map((f) => `${path}${f.name}`);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes an image and the channel files its manifest lists (missing files are fine). */
+export async function removeSaveImageFiles(path: string, domain: ErrorDomain = ErrorDomain.QEMU): Promise<void> {
+  const channels = await imageChannelFiles(path, domain);
+  await Promise.all([path, ...channels].map((p) => unlink(p).catch(() => undefined)));
 }

@@ -93,6 +93,15 @@ export class ActiveJob {
     }
   }
 
+  /**
+   * Counts bytes one channel moved without adding them to the job's total again: for drivers
+   * whose overall progress comes from elsewhere (QEMU's query-migrate) while the channel split is
+   * seen by tsvirt itself.
+   */
+  addChannelBytes(channel: number, n: number): void {
+    if (channel >= 1 && channel <= this.record.channels) this.record.channelProcessed[channel - 1] += n;
+  }
+
   /** @internal */
   requestAbort(): void {
     this.controller.abort();

@@ -60,9 +60,16 @@ function checkOs(def: DomainDef): { arch: string; machine: string } {
   return { arch, machine: def.os.machine ?? 'pc' };
 }
 
-function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
+/** `<memoryBacking>` as tsvirt understands it: where guest RAM lives and whether it is shared. */
+export interface MemoryBacking {
+  source: string;
+  shared: boolean;
+}
+
+/** Reads `<memoryBacking>`; CONFIG_UNSUPPORTED for what tsvirt does not model. Undefined when absent. */
+export function parseMemoryBacking(def: DomainDef): MemoryBacking | undefined {
   const mb = child(def.tree, 'memoryBacking');
-  if (!mb) return [];
+  if (!mb) return undefined;
   let source = 'anonymous';
   let shared = false;
   for (const el of children(mb)) {
@@ -70,6 +77,22 @@ function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
     else if (el.name === 'access') shared = attr(el, 'mode') === 'shared';
     else throw unsupported(`element <memoryBacking/${el.name}> is not supported`);
   }
+  return { source, shared };
+}
+
+/**
+ * True when guest RAM sits in a shared memfd or file backend that another process can open
+ * through /proc/PID/fd: what the region save layout copies from and restores into.
+ */
+export function hasSharedRamFile(def: DomainDef): boolean {
+  const mb = parseMemoryBacking(def);
+  return !!mb && mb.shared && (mb.source === 'memfd' || mb.source === 'file');
+}
+
+function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
+  const mb = parseMemoryBacking(def);
+  if (!mb) return [];
+  const { source, shared } = mb;
   const size = `${def.memory}K`;
   const share = `share=${shared ? 'on' : 'off'}`;
   // libvirt names the machine's RAM backend "pc.ram"; keeping it lets images move between them.

@@ -3,12 +3,12 @@
  * its URI. Slots check the flags they understand and delegate to the feature modules.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { parseDomainXML } from '../../conf/domain-xml';
-import { readSaveImageHeader, rewriteSaveImage } from '../../conf/save-image';
+import { readSaveImageHeader, removeSaveImageFiles, rewriteSaveImage } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { getStringParam, type TypedParameter } from '../../util/typed-params';
+import { getIntParam, getStringParam, type TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
 import { resolveSaveOptions, type SaveOptions } from '../common/save-options';
@@ -73,13 +73,14 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     await saveDomain(st, dom, target, options, opts.saveMaxBandwidth);
   };
 
-  const restore = async (file: string | undefined, dxml: string | null | undefined, flags: number): Promise<void> => {
+  const restore = async (file: string | undefined, dxml: string | null | undefined, flags: number, channels?: number): Promise<void> => {
     if (file === undefined) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, 'missing path to restore from');
     await restoreDomain(st, {
       file,
       dxml: dxml ?? undefined,
       bypassCache: (flags & VIR_DOMAIN_SAVE_BYPASS_CACHE) !== 0,
       runningOverride: flags & VIR_DOMAIN_SAVE_RUNNING ? 'running' : flags & VIR_DOMAIN_SAVE_PAUSED ? 'paused' : undefined,
+      channels,
     });
   };
 
@@ -117,7 +118,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
           runningOverride: flags & life.VIR_DOMAIN_START_PAUSED ? 'paused' : undefined,
           managedFor: d,
         });
-        rmSync(managed, { force: true });
+        await removeSaveImageFiles(managed, ErrorDomain.QEMU);
         return st.ref(restored);
       }
       await life.boot(st, d, flags);
@@ -153,7 +154,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     },
     async domainRestoreParams(params, flags): Promise<void> {
       checkFlags(flags, RESTORE_FLAGS | VIR_DOMAIN_SAVE_PARALLEL, 'qemuDomainRestoreParams', ErrorDomain.QEMU);
-      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags);
+      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags, getIntParam(params, 'parallel.channels'));
     },
     async domainSaveImageGetXMLDesc(file, flags): Promise<string> {
       checkFlags(flags, 1 /* SECURE */, 'qemuDomainSaveImageGetXMLDesc', ErrorDomain.QEMU);
@@ -183,7 +184,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     },
     async domainManagedSaveRemove(dom, flags): Promise<void> {
       checkFlags(flags, 0, 'qemuDomainManagedSaveRemove', ErrorDomain.QEMU);
-      rmSync(st.managedSavePath(st.resolve(dom)), { force: true });
+      await removeSaveImageFiles(st.managedSavePath(st.resolve(dom)), ErrorDomain.QEMU);
     },
     async domainGetJobInfo(dom): Promise<JobInfo> {
       const d = st.resolve(dom);

@@ -26,6 +26,8 @@ export interface RestoreRequest {
   runningOverride: SaveOptions['runningOverride'];
   /** Restoring a managed save image of this domain (its definition must match). */
   managedFor?: QemuDomain;
+  /** `parallel.channels` given by the caller: must agree with the image. */
+  channels?: number;
 }
 
 /** Restores an image; returns the domain, running or paused as asked. */
@@ -42,7 +44,13 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
   if (existing && st.isActive(existing)) {
     throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, `domain '${existing.def.name}' is already active`);
   }
-  const pipeline = createRestorePipeline(req.file, info, req.bypassCache);
+  const pipeline = await createRestorePipeline({
+    file: req.file,
+    info,
+    bypassCache: req.bypassCache,
+    channels: req.channels,
+    socketPath: runFiles(st.paths, def.uuid).migration,
+  });
   let added = false;
   let d: QemuDomain | undefined;
   try {
@@ -59,22 +67,32 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
   const ref = st.ref(dom);
   const job = st.jobs.begin(ref, JobOperation.RESTORE, { name: 'domain restore', dataTotal: info.fileSize - info.streamOffset });
   dom.job = job;
+  pipeline.attach?.(job);
   const lock = acquireDomainLock(runFiles(st.paths, def.uuid).lock, `domain '${def.name}'`);
   try {
     const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never }, PausedReason.MIGRATION);
     pipeline.spawned();
     const caps = cachedCapabilities(dom.proc!.emulator)?.migrationCapabilities ?? [];
+    const missing = pipeline.capabilities.filter((c) => !caps.includes(c));
+    if (missing.length > 0) {
+      throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, `restoring this image needs the QEMU migration capability '${missing[0]}', which this QEMU lacks`);
+    }
     await setMigrationCapabilities(qmp, caps, pipeline.capabilities);
+    if (pipeline.parameters) await qmp.execute('migrate-set-parameters', pipeline.parameters);
+    await pipeline.beforeIncoming?.(dom.proc!.pid);
     const ended = waitMigrationEnd(qmp);
     ended.catch(() => undefined);
     await qmp.execute('migrate-incoming', { uri: pipeline.uri });
+    // A stream that fails its checksum may leave QEMU waiting for ever: the feed's verdict
+    // comes first, and only a verified feed waits for QEMU's own "completed".
+    if (pipeline.afterIncoming) await pipeline.afterIncoming();
     const status = await ended;
     if (status !== 'completed') {
       const last = (await qmp.execute('query-migrate').catch(() => null)) as MigrateInfo | null;
       throw migrationFailed('migration in', last);
     }
     await pipeline.finish();
-    job.addProcessed(info.fileSize - info.streamOffset);
+    if (!pipeline.attach) job.addProcessed(info.fileSize - info.streamOffset);
     const run = req.runningOverride ? req.runningOverride === 'running' : info.header.wasRunning;
     st.emit(dom, DomainEventType.STARTED, EventDetail.started.RESTORED);
     if (run) {

@@ -13,9 +13,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { SaveImageFormat, type SaveImageInfo } from '../../conf/save-image';
+import { SaveImageFormat, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
+import type { FileHandle } from 'node:fs/promises';
+import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
 import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
+import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
+import { RegionRestore, RegionSave } from './region-pipeline';
 
 /** What a save pipeline is given. */
 export interface SavePipelineContext {
@@ -27,7 +31,18 @@ export interface SavePipelineContext {
   doneFile: string;
   /** Names of the migration capabilities this QEMU knows. */
   qemuCapabilities: readonly string[];
+  /** The image, open for writing, its header already in place. */
+  fh: FileHandle;
+  /** UNIX socket path for pipelines that receive the stream over a socket. */
+  socketPath: string;
+  /** The QEMU process (region mode reads guest RAM through /proc/PID/fd). */
+  pid: number;
+  /** Guest RAM size in bytes. */
+  ramBytes: number;
 }
+
+/** What a pipeline contributes to the image's manifest (the driver adds version and uuid). */
+export type ImageManifestPart = Omit<SaveManifest, 'version' | 'uuid'>;
 
 /** The stream transport of one save. */
 export interface SavePipeline {
@@ -37,10 +52,14 @@ export interface SavePipeline {
   readonly capabilities: readonly string[];
   /** Extra migration parameters (max-bandwidth is always set unlimited by the driver). */
   readonly parameters: Record<string, unknown>;
-  /** The manifest mode recorded in the image, or null to write a plain libvirt image. */
-  readonly manifestMode: 'single' | null;
+  /** Work before `migrate`, with the guest paused: open listeners, copy RAM. */
+  prepare?(job: ActiveJob): Promise<void>;
   /** After QEMU reported "completed": waits until every byte is in the file(s) and checks exit codes. */
   finish(signal: AbortSignal): Promise<void>;
+  /** The manifest to record after finish(); absent for a plain libvirt-compatible image. */
+  manifest?(): ImageManifestPart;
+  /** Files besides the image this save writes, removed with it when the save fails. */
+  outputs?(): string[];
   /** Removes scratch files (never the image: the driver owns it). */
   cleanup(): void;
 }
@@ -53,8 +72,16 @@ export interface RestorePipeline {
   readonly uri: string;
   /** Capabilities to turn on besides `events`. */
   readonly capabilities: readonly string[];
+  /** Migration parameters the destination must share with the source (multifd channels, compression). */
+  readonly parameters?: Record<string, unknown>;
   /** Called once QEMU has inherited the fds: the driver's copies are closed. */
   spawned(): void;
+  /** Gives the pipeline the restore job, for progress by channel. */
+  attach?(job: ActiveJob): void;
+  /** Work before `migrate-incoming` (region mode: RAM into the new guest's backend). */
+  beforeIncoming?(pid: number): Promise<void>;
+  /** Work after `migrate-incoming` (feeding a socket); settles when everything was sent and verified. */
+  afterIncoming?(): Promise<void>;
   /** After "completed": checks the reader ended well. */
   finish(): Promise<void>;
   /** Kills helpers and closes fds. */
@@ -75,7 +102,6 @@ class ExecStreamSave implements SavePipeline {
   readonly uri: string;
   readonly capabilities: readonly string[] = [];
   readonly parameters: Record<string, unknown> = {};
-  readonly manifestMode = null;
 
   constructor(private readonly ctx: SavePipelineContext) {
     const pipeline = writerPipeline({
@@ -126,14 +152,24 @@ class ExecStreamSave implements SavePipeline {
 }
 
 /**
- * Chooses the save pipeline for the resolved options. Only the single stream exists yet: the
- * multifd "files" and the x-ignore-shared "region" layouts are separate pipelines to add here.
+ * Chooses the save pipeline for the resolved options: one stream through `exec:`, the RFC's
+ * multifd files, or the single-file region layout.
  */
 export function createSavePipeline(ctx: SavePipelineContext): SavePipeline {
-  if (ctx.options.mode !== 'single') {
-    throw unsupportedMode(`parallel save (mode '${ctx.options.mode}', ${ctx.options.channels} channels) is not supported by this QEMU driver`);
+  if (ctx.options.mode === 'single') return new ExecStreamSave(ctx);
+  if (ctx.options.imageFormat !== SaveImageFormat.RAW) {
+    throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, "image_format cannot be combined with a parallel save: use 'parallel.compression'");
   }
-  return new ExecStreamSave(ctx);
+  if (ctx.options.mode === 'files') {
+    requireCapability(ctx.qemuCapabilities, 'multifd', 'parallel save to multiple files');
+    return new MultifdSave(ctx);
+  }
+  requireCapability(ctx.qemuCapabilities, 'x-ignore-shared', "parallel save in 'region' mode");
+  return new RegionSave(ctx);
+}
+
+function requireCapability(caps: readonly string[], cap: string, what: string): void {
+  if (!caps.includes(cap)) throw unsupportedMode(`${what} needs the QEMU migration capability '${cap}', which this QEMU lacks`);
 }
 
 /** Reads exactly `n` bytes sequentially so the fd's offset (shared with QEMU) lands on the stream. */
@@ -214,12 +250,33 @@ class ReaderRestore implements RestorePipeline {
   }
 }
 
+/** What a restore pipeline is chosen from. */
+export interface RestorePipelineContext {
+  file: string;
+  info: SaveImageInfo;
+  bypassCache: boolean;
+  /** `parallel.channels` the caller gave, which must agree with the image. */
+  channels?: number;
+  /** UNIX socket path for socket transports. */
+  socketPath: string;
+}
+
 /** Chooses how to feed an image's stream to QEMU, from what the image says about itself. */
-export function createRestorePipeline(file: string, info: SaveImageInfo, bypassCache: boolean): RestorePipeline {
+export async function createRestorePipeline(ctx: RestorePipelineContext): Promise<RestorePipeline> {
+  const { file, info } = ctx;
   const mode = info.manifest?.mode ?? 'single';
-  if (mode !== 'single') throw unsupportedMode(`restoring a parallel save image (mode '${mode}') is not supported by this QEMU driver`);
+  if (mode === 'files') {
+    const sources = await checkMultifdImage(file, info, ctx.channels);
+    return new MultifdRestore(sources, info.manifest!.channels, info.manifest!.compression, ctx.socketPath);
+  }
+  if (ctx.channels !== undefined && ctx.channels !== (info.manifest?.channels ?? 1)) {
+    throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `image '${file}' was saved with ${info.manifest?.channels ?? 1} parallel channels, not ${ctx.channels}`);
+  }
+  if (mode === 'region') {
+    return RegionRestore.open(file, info, ctx.socketPath);
+  }
   const format = info.header.format as SaveImageFormat;
   requireCompressor(format);
-  if (format === SaveImageFormat.RAW && !bypassCache) return new FdRestore(file, info.streamOffset);
-  return new ReaderRestore(readerPipeline({ file, streamOffset: info.streamOffset, format, bypassCache }));
+  if (format === SaveImageFormat.RAW && !ctx.bypassCache) return new FdRestore(file, info.streamOffset);
+  return new ReaderRestore(readerPipeline({ file, streamOffset: info.streamOffset, format, bypassCache: ctx.bypassCache }));
 }

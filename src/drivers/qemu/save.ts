@@ -6,7 +6,14 @@
  */
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
-import { finalizeSaveImage, streamOffset, writeSaveImageStart } from '../../conf/save-image';
+import {
+  MANIFEST_VERSION,
+  finalizeSaveImage,
+  imageChannelFiles,
+  streamOffset,
+  writeSaveImageManifest,
+  writeSaveImageStart,
+} from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
@@ -18,6 +25,7 @@ import { acquireDomainLock, type DomainLock } from './domain-lock';
 import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
 import { MigrationProgress, migrationFailed, setMigrationCapabilities, setMigrationParameters, waitMigrationEnd } from './migration';
 import { runFiles } from './paths';
+import { hasSharedRamFile } from './command-line';
 import { createSavePipeline, type SavePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
 
@@ -65,23 +73,43 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
   let progress: MigrationProgress | null = null;
   let migrating = false;
   let pausedBySave = false;
+  let replaced: string[] = [];
   try {
     const pre = (await qmp.execute('query-migrate')) as { status?: string };
     if (pre.status === 'active' || pre.status === 'setup') {
       throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, 'another migration job is already running for domain');
     }
     // Everything that can fail without touching the guest comes first: the file and the pipeline.
+    if (options.mode === 'region' && !hasSharedRamFile(d.def)) {
+      throw VirError.report(
+        ErrorCode.OPERATION_UNSUPPORTED,
+        ErrorDomain.QEMU,
+        "parallel.mode 'region' needs guest RAM in a shared memfd or file backend (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)",
+      );
+    }
+    replaced = await imageChannelFiles(file, ErrorDomain.QEMU);
     try {
       fh = await open(file, 'w', 0o600);
     } catch (err) {
       throw VirError.system(ErrorDomain.QEMU, `Failed to create file '${file}'`, err);
     }
     const imageWasRunning = options.runningOverride ? options.runningOverride === 'running' : wasRunning;
-    const header = await writeSaveImageStart(fh, { xml: formatDomainXML(savedDef, { inactive: true }), wasRunning: imageWasRunning, format: options.imageFormat });
+    const xml = formatDomainXML(savedDef, { inactive: true });
+    const header = await writeSaveImageStart(fh, { xml, wasRunning: imageWasRunning, format: options.imageFormat });
     await fh.datasync();
     const files = runFiles(st.paths, d.def.uuid);
     const caps = cachedCapabilities(d.proc!.emulator)?.migrationCapabilities ?? [];
-    pipeline = createSavePipeline({ file, streamOffset: streamOffset(header), options, doneFile: files.done, qemuCapabilities: caps });
+    pipeline = createSavePipeline({
+      file,
+      streamOffset: streamOffset(header),
+      options,
+      doneFile: files.done,
+      qemuCapabilities: caps,
+      fh,
+      socketPath: files.migration,
+      pid: d.proc!.pid,
+      ramBytes: d.def.memory * 1024,
+    });
     d.save = { file, wasRunning, ownerPid: process.pid };
 
     if (wasRunning) {
@@ -92,6 +120,8 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
       st.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
     }
     st.persistStatus(d);
+    job.throwIfAborted();
+    await pipeline.prepare?.(job);
     job.throwIfAborted();
 
     await setMigrationCapabilities(qmp, caps, pipeline.capabilities);
@@ -117,10 +147,18 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     if (status !== 'completed') throw migrationFailed('migration out', progress.last);
 
     await pipeline.finish(job.signal);
+    const part = pipeline.manifest?.();
+    if (part) {
+      await writeSaveImageManifest(fh, header, Buffer.byteLength(xml) + 1, { version: MANIFEST_VERSION, uuid: d.def.uuid, ...part }, ErrorDomain.QEMU);
+    }
     await fh.datasync();
     await finalizeSaveImage(fh, header);
     await fh.close();
     fh = null;
+
+    // Channel files of the image this one replaced, which the new image does not reuse.
+    const mine = new Set(pipeline.outputs?.() ?? []);
+    await Promise.all(replaced.filter((p) => !mine.has(p)).map((p) => rm(p, { force: true }).catch(() => undefined)));
 
     job.complete();
     d.job = undefined;
@@ -136,7 +174,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
       await Promise.race([ended.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
     }
     if (fh) await fh.close().catch(() => undefined);
-    await rm(file, { force: true }).catch(() => undefined);
+    for (const p of [file, ...(pipeline?.outputs?.() ?? [])]) await rm(p, { force: true }).catch(() => undefined);
     d.save = undefined;
     if (d.proc && !qmp.closed && st.isActive(d)) {
       try {

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import {
   finalizeSaveImage,
+  imageChannelFiles,
   readSaveImageHeader,
   SAVE_HEADER_SIZE,
   writeSaveImageManifest,
@@ -99,21 +100,6 @@ function add(p: Piece, data: Buffer): void {
 }
 
 /** Manifest file names of an existing image at `path` (to clean up stale channel files). */
-async function oldChannelFiles(path: string): Promise<string[]> {
-  try {
-    const info = await readSaveImageHeader(path, ErrorDomain.TEST);
-    return (info.manifest?.files ?? []).filter((f) => f.name !== '').map((f) => `${path}${f.name}`);
-  } catch {
-    return [];
-  }
-}
-
-/** Removes an image and the channel files its manifest lists (missing files are fine). */
-export async function removeImageFiles(path: string): Promise<void> {
-  const channels = await oldChannelFiles(path);
-  await Promise.all([path, ...channels].map((p) => unlink(p).catch(() => undefined)));
-}
-
 /** Writes a complete image at `req.path`; on any failure nothing new is left on disk. */
 export async function writeTestImage(req: WriteImageRequest): Promise<void> {
   const { job, uuid, payloadSize: size, channels, compression } = req;
@@ -216,7 +202,7 @@ export async function writeTestImage(req: WriteImageRequest): Promise<void> {
     await finalizeSaveImage(main, header);
     await Promise.all(handles.splice(0).map((h) => h.close()));
 
-    const stale = await oldChannelFiles(req.path);
+    const stale = await imageChannelFiles(req.path, ErrorDomain.TEST);
     for (let k = 1; req.mode === 'files' && k <= channels; k++) {
       await rename(channelPath(tmp, k), channelPath(req.path, k));
     }

@@ -18,7 +18,7 @@ import {
   type DomainRef,
   type DomainStateInfo,
 } from '../types';
-import { removeImageFiles } from './image';
+import { removeSaveImageFiles } from '../../conf/save-image';
 import type { TestState, TestDomain } from './state';
 
 /** VIR_DOMAIN_XML_* flags. */
@@ -107,7 +107,7 @@ export async function undefine(state: TestState, ref: DomainRef, flags: number):
     if (!(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) {
       throw invalid('Refusing to undefine while domain managed save image exists');
     }
-    await removeImageFiles(state.managedSavePath(d));
+    await removeSaveImageFiles(state.managedSavePath(d), ErrorDomain.TEST);
   }
   state.emit(d, DomainEventType.UNDEFINED, EventDetail.undefined.REMOVED);
   d.nextDef = undefined;

@@ -9,7 +9,7 @@ import { checkFlags } from '../common/check-flags';
 import { resolveSaveOptions } from '../common/save-options';
 import { VIR_DOMAIN_SAVE_BYPASS_CACHE, VIR_DOMAIN_SAVE_PAUSED, VIR_DOMAIN_SAVE_RUNNING } from '../common/save-flags';
 import type { DomainRef } from '../types';
-import { removeImageFiles } from './image';
+import { removeSaveImageFiles } from '../../conf/save-image';
 import { boot, hasManagedSaveFile } from './lifecycle';
 import { restoreImage } from './restore';
 import { performSave, type TestContext } from './save';
@@ -41,7 +41,7 @@ export async function hasManagedSave(ctx: TestContext, ref: DomainRef, flags: nu
 export async function managedSaveRemove(ctx: TestContext, ref: DomainRef, flags: number): Promise<void> {
   checkFlags(flags, 0, 'testDomainManagedSaveRemove', ErrorDomain.TEST);
   const d = ctx.state.resolve(ref);
-  await removeImageFiles(ctx.state.managedSavePath(d));
+  await removeSaveImageFiles(ctx.state.managedSavePath(d), ErrorDomain.TEST);
 }
 
 /**
@@ -58,11 +58,11 @@ export async function createDomain(ctx: TestContext, ref: DomainRef, flags: numb
   const path = state.managedSavePath(d);
   if (await hasManagedSaveFile(state, d)) {
     if (flags & VIR_DOMAIN_START_FORCE_BOOT) {
-      await removeImageFiles(path);
+      await removeSaveImageFiles(path, ErrorDomain.TEST);
     } else {
       const opts = resolveSaveOptions([], flags & VIR_DOMAIN_START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);
       const started = await restoreImage(ctx, path, opts);
-      await removeImageFiles(path);
+      await removeSaveImageFiles(path, ErrorDomain.TEST);
       return started;
     }
   }

@@ -1,0 +1,203 @@
+/**
+ * The single-file region layout (Berrangé's reply to the RFC), for guests whose RAM is a shared
+ * memfd or file backend: with the guest paused, N workers copy disjoint regions of RAM straight
+ * from the backend into the image (zero chunks stay holes), then QEMU migrates only the device
+ * state with `x-ignore-shared` into the same file. Restore copies the regions into the new
+ * guest's backend, verifying each region's checksum, before QEMU loads the device state.
+ *
+ *   [libvirt header + XML + manifest][pad to 2 MiB][guest RAM, sparse][device state stream]
+ */
+import { open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
+import type { ManifestFile, SaveImageInfo } from '../../conf/save-image';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
+import type { ActiveJob } from '../common/domain-job';
+import { MultifdSink, feedMultifd, type FeedSource } from './multifd-relay';
+import { REGION_CHUNK, copyRegions, type RegionDigest } from './region-copy';
+import type { ImageManifestPart, RestorePipeline, SavePipeline, SavePipelineContext } from './save-pipeline';
+
+function failed(detail: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, detail);
+}
+
+/**
+ * Opens the QEMU process's guest RAM backend through /proc/PID/fd: the memfd or (unlinked)
+ * backing file whose size is the guest's RAM. QEMU holds no other open file of that size.
+ */
+export async function openGuestRam(pid: number, ramBytes: number, flags: 'r' | 'r+'): Promise<FileHandle> {
+  const dir = `/proc/${pid}/fd`;
+  for (const fd of await readdir(dir)) {
+    const p = `${dir}/${fd}`;
+    let target: string;
+    try {
+      target = await readlink(p);
+      if (!target.startsWith('/memfd:') && !target.startsWith('/')) continue;
+      if ((await stat(p)).size !== ramBytes) continue;
+    } catch {
+      continue; // the fd closed meanwhile
+    }
+    return open(p, flags);
+  }
+  throw VirError.report(
+    ErrorCode.OPERATION_UNSUPPORTED,
+    ErrorDomain.QEMU,
+    "parallel.mode 'region' needs guest RAM in a shared memfd or file backend (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)",
+  );
+}
+
+/** Save: RAM regions copied by tsvirt, device state by QEMU with x-ignore-shared. */
+export class RegionSave implements SavePipeline {
+  readonly uri: string;
+  readonly capabilities = ['x-ignore-shared'];
+  readonly parameters: Record<string, unknown> = {};
+  private readonly ramOffset: number;
+  private sink: MultifdSink | null = null;
+  private regions: RegionDigest[] = [];
+  private device: ManifestFile | null = null;
+
+  constructor(private readonly ctx: SavePipelineContext) {
+    this.uri = `unix:${ctx.socketPath}`;
+    // Aligned so the RAM region can later be mapped or read with O_DIRECT.
+    this.ramOffset = Math.ceil(ctx.streamOffset / REGION_CHUNK) * REGION_CHUNK;
+  }
+
+  async prepare(job: ActiveJob): Promise<void> {
+    const { ramBytes, options } = this.ctx;
+    job.setChannels(options.channels);
+    job.setTotal(ramBytes);
+    const ram = await openGuestRam(this.ctx.pid, ramBytes, 'r');
+    try {
+      await this.ctx.fh.truncate(this.ramOffset + ramBytes);
+      this.regions = await copyRegions({
+        src: ram,
+        srcOffset: 0,
+        dst: this.ctx.fh,
+        dstOffset: this.ramOffset,
+        size: ramBytes,
+        workers: options.channels,
+        signal: job.signal,
+        onProgress: (worker, bytes) => job.addProcessed(bytes, worker),
+      });
+    } finally {
+      await ram.close();
+    }
+    job.throwIfAborted();
+    this.sink = await MultifdSink.listen({
+      socketPath: this.ctx.socketPath,
+      channels: 0,
+      mainFile: this.ctx.fh,
+      mainOffset: this.ramOffset + ramBytes,
+      channelPath: () => '',
+    });
+  }
+
+  async finish(signal: AbortSignal): Promise<void> {
+    if (!this.sink) throw failed('region save was not prepared');
+    const onAbort = (): void => this.sink?.fail(failed('region save canceled'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const [dev] = await this.sink.done;
+      this.device = { name: '', channel: 0, offset: dev.offset, length: dev.length, sha256: dev.sha256 };
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  manifest(): ImageManifestPart {
+    const regions = this.regions.map((r, i) => ({ name: '', channel: i + 1, offset: this.ramOffset + r.start, length: r.length, sha256: r.sha256 }));
+    return {
+      mode: 'region',
+      channels: this.ctx.options.channels,
+      compression: 'none',
+      files: [this.device!, ...regions],
+      ram: { offset: this.ramOffset, size: this.ctx.ramBytes },
+    };
+  }
+
+  cleanup(): void {
+    const sink = this.sink;
+    this.sink = null;
+    if (sink) void sink.close().catch(() => undefined);
+  }
+}
+
+/** Restore: regions into the new guest's backend, then the device state over a socket. */
+export class RegionRestore implements RestorePipeline {
+  readonly extraFds: number[] = [];
+  readonly uri: string;
+  readonly capabilities = ['x-ignore-shared'];
+  readonly parameters: Record<string, unknown> = {};
+  private feeding: Promise<void> | null = null;
+  private job?: ActiveJob;
+
+  private constructor(
+    private readonly file: string,
+    private readonly ram: { offset: number; size: number },
+    private readonly regions: RegionDigest[],
+    private readonly device: FeedSource,
+    private readonly socketPath: string,
+  ) {
+    this.uri = `unix:${socketPath}`;
+  }
+
+  attach(job: ActiveJob): void {
+    this.job = job;
+    job.setChannels(this.regions.length);
+    job.setTotal(this.ram.size + this.device.length);
+  }
+
+  /** Checks the image's region layout against the file before any QEMU starts. */
+  static async open(file: string, info: SaveImageInfo, socketPath: string): Promise<RegionRestore> {
+    const m = info.manifest!;
+    const dev = m.files.find((f) => f.channel === 0);
+    if (!m.ram || !dev) throw failed(`save image '${file}' has an incomplete region manifest`);
+    const regions = m.files
+      .filter((f) => f.channel > 0)
+      .sort((a, b) => a.channel - b.channel)
+      .map((f) => ({ start: f.offset - m.ram!.offset, length: f.length, sha256: f.sha256 }));
+    const covered = regions.reduce((n, r) => n + r.length, 0);
+    if (regions.length !== m.channels || covered !== m.ram.size) {
+      throw failed(`save image '${file}' region manifest covers ${covered} of ${m.ram.size} bytes in ${regions.length} regions`);
+    }
+    if (info.fileSize < dev.offset + dev.length) throw failed(`save image file '${file}' is truncated (${info.fileSize} bytes, expected ${dev.offset + dev.length})`);
+    const device: FeedSource = { channel: 0, path: file, offset: dev.offset, length: dev.length, sha256: dev.sha256 };
+    return new RegionRestore(file, m.ram, regions, device, socketPath);
+  }
+
+  spawned(): void {
+    /* nothing inherited */
+  }
+
+  async beforeIncoming(pid: number): Promise<void> {
+    const dst = await openGuestRam(pid, this.ram.size, 'r+');
+    const src = await open(this.file, 'r');
+    try {
+      await copyRegions({
+        src,
+        srcOffset: this.ram.offset,
+        dst,
+        dstOffset: 0,
+        size: this.ram.size,
+        workers: this.regions.length,
+        expect: this.regions,
+        imageName: this.file,
+        onProgress: (worker, bytes) => this.job?.addProcessed(bytes, worker),
+      });
+    } finally {
+      await Promise.all([src.close(), dst.close()]);
+    }
+  }
+
+  afterIncoming(): Promise<void> {
+    this.feeding = feedMultifd({ socketPath: this.socketPath, sources: [this.device], onProgress: (_c, bytes) => this.job?.addProcessed(bytes) });
+    return this.feeding;
+  }
+
+  async finish(): Promise<void> {
+    await this.feeding;
+  }
+
+  cleanup(): void {
+    /* the socket belongs to QEMU, which removes it */
+  }
+}
