@@ -4,6 +4,8 @@
  * with no flag and no XML, SaveFlags with flags or --xml, SaveParams as soon as a parameter
  * only SaveParams can carry (--parallel-channels, --image-format) is given.
  */
+import path from 'node:path';
+import { verifySaveImage } from '../../conf/save-image';
 import { DomainXMLFlags, SaveRestoreFlags, TypedParamType, typedParam, type TypedParameter } from '../../index';
 import { readTextFile, optInt, optStringReq } from '../options';
 import { watchJob } from '../progress';
@@ -49,6 +51,8 @@ const save: CommandDef = {
     { name: 'verbose', type: 'bool', help: 'display the progress of save' },
     { name: 'parallel', type: 'bool', help: 'enable parallel save to files' },
     PARALLEL_CHANNELS_OPT,
+    { name: 'parallel-compression', type: 'string', namedOnly: true, help: 'compression of the parallel channels (none, zlib, zstd)' },
+    { name: 'parallel-mode', type: 'string', namedOnly: true, help: "parallel layout: 'files' (FILE, FILE.1..N) or 'region' (one file)" },
     { name: 'image-format', type: 'string', namedOnly: true, help: 'format of the save image file' },
   ],
   async handler(ctx, cmd) {
@@ -56,13 +60,17 @@ const save: CommandDef = {
     const file = optString(cmd, 'file') ?? '';
     const channels = optInt(ctx, cmd, 'parallel-channels');
     const format = optStringReq(ctx, cmd, 'image-format');
+    const compression = optStringReq(ctx, cmd, 'parallel-compression');
+    const mode = optStringReq(ctx, cmd, 'parallel-mode');
     const dxml = await xmlOption(ctx, cmd);
     let flags = commonFlags(cmd);
     let op: () => Promise<void>;
-    if (channels !== undefined || format !== undefined) {
+    if (channels !== undefined || format !== undefined || compression !== undefined || mode !== undefined) {
       const params: TypedParameter[] = [typedParam('file', TypedParamType.STRING, file)];
       if (dxml !== null) params.push(typedParam('dxml', TypedParamType.STRING, dxml));
       if (format !== undefined) params.push(typedParam('image_format', TypedParamType.STRING, format));
+      if (compression !== undefined) params.push(typedParam('parallel.compression', TypedParamType.STRING, compression));
+      if (mode !== undefined) params.push(typedParam('parallel.mode', TypedParamType.STRING, mode));
       if (channels !== undefined) {
         params.push(typedParam('parallel.channels', TypedParamType.INT, channels));
         flags |= SaveRestoreFlags.PARALLEL;
@@ -197,5 +205,27 @@ const saveImageDefine: CommandDef = {
   },
 };
 
+const saveImageVerify: CommandDef = {
+  name: 'save-image-verify',
+  group: 'domain',
+  help: 'check a saved state file without restoring it',
+  desc: "Check a save image on this machine: libvirt's header, and the length and SHA-256 of every file and region its manifest lists (FILE, FILE.1..N).",
+  opts: [{ name: 'file', type: 'data', help: 'saved state file to check' }],
+  async handler(ctx, cmd) {
+    const file = path.resolve(optString(cmd, 'file') ?? '');
+    const report = await ctx.attempt(`Failed to verify save image ${file}`, () => verifySaveImage(file));
+    const m = report.manifest;
+    ctx.print(`Image:          ${report.path}\n`);
+    ctx.print(`Format:         ${report.format}\n`);
+    ctx.print(`State:          ${report.wasRunning ? 'running' : 'paused'}\n`);
+    ctx.print(`Layout:         ${m ? `${m.mode}, ${m.channels} channel(s), compression ${m.compression}` : 'single stream (no checksums recorded)'}\n`);
+    for (const p of report.pieces) {
+      const what = p.channel === 0 ? 'main stream' : m?.mode === 'region' ? `region ${p.channel}` : `channel ${p.channel}`;
+      ctx.print(`  ${what.padEnd(12)} ${p.path} @${p.offset} ${p.length} bytes${m ? ' sha256 ok' : ''}\n`);
+    }
+    ctx.printExtra(`\nSave image ${file} is ${m ? 'intact' : 'readable'}\n`);
+  },
+};
+
 /** The save / restore commands. */
-export const saveCommands: readonly CommandDef[] = [save, restore, managedsave, managedsaveRemove, saveImageDumpxml, saveImageDefine];
+export const saveCommands: readonly CommandDef[] = [save, restore, managedsave, managedsaveRemove, saveImageDumpxml, saveImageDefine, saveImageVerify];

@@ -2,3 +2,4 @@
 export * from './header';
 export * from './manifest';
 export * from './image-file';
+export * from './verify';
