@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QmpClient } from '../../src/drivers/qemu/qmp';
+import { writeGuestRam } from '../helpers/qemu-guest';
 
 export interface BareQemu {
   proc: ChildProcess;
@@ -41,30 +42,11 @@ export async function startBareQemu(dir: string, name: string, memMiB: number, u
   }
 }
 
-/** Host address of the guest RAM mapping of exactly `bytes` in the QEMU process. */
-export function ramMapping(pid: number, bytes: number): number {
-  for (const line of fs.readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+)\s+rw/.exec(line);
-    if (m && parseInt(m[2], 16) - parseInt(m[1], 16) === bytes) return parseInt(m[1], 16);
-  }
-  throw new Error(`no ${bytes}-byte RAM mapping in /proc/${pid}/maps`);
-}
-
 /** Fills guest-physical [from, to) with random bytes (guest paused); returns their SHA-256. */
 export function fillRandom(pid: number, ramBytes: number, from: number, to: number): string {
-  const base = ramMapping(pid, ramBytes);
-  const fd = fs.openSync(`/proc/${pid}/mem`, 'r+');
-  const hash = createHash('sha256');
-  try {
-    for (let off = from; off < to; off += 1 << 20) {
-      const chunk = randomBytes(Math.min(1 << 20, to - off));
-      fs.writeSync(fd, chunk, 0, chunk.length, base + off);
-      hash.update(chunk);
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return hash.digest('hex');
+  const data = randomBytes(to - from);
+  writeGuestRam(pid, ramBytes, from, data);
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** SHA-256 of guest-physical [from, to) read back through QMP pmemsave. */

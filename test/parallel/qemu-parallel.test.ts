@@ -11,7 +11,7 @@ import { Connect, DomainState, ErrorCode, RunningReason, SaveRestoreFlags, VirEr
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
 import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
-import { pmemsaveHash, writeGuestRam } from '../helpers/qemu-guest';
+import { COUNTER_GPA, counterDisk, pmemsaveHash, readGuestRam, writeGuestRam } from '../helpers/qemu-guest';
 
 const env = setupQemuEnv('qemu-parallel');
 const MIB = 1024 * 1024;
@@ -215,4 +215,57 @@ describe('single-file region save (x-ignore-shared)', () => {
     expect((await dom.getState()).state).toBe(DomainState.RUNNING);
     await dom.destroy();
   });
+});
+
+describe('a running guest keeps running after a parallel restore', () => {
+  it.each([
+    ['files', false],
+    ['region', true],
+  ])('the counter guest counts on from where it stopped (%s)', async (mode, shared) => {
+    const xml = guestXML(`counter-${mode}`, shared).replace('<devices/>', `<devices>${counterDisk(env.workDir)}</devices>`);
+    const dom = await conn.defineXML(xml);
+    await dom.create();
+    const counter = (): number => readGuestRam(qemuPidOf(dom.uuid)!, RAM, COUNTER_GPA, 4).readUInt32LE(0);
+    const t0 = Date.now();
+    while (counter() < 1000) {
+      if (Date.now() - t0 > 20000) throw new Error('the counter guest never started counting');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const file = path.join(env.workDir, `counter-${mode}.img`);
+    await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': mode });
+    await conn.restoreParams({ file }, SaveRestoreFlags.PAUSED);
+    const atRestore = counter();
+    expect(atRestore).toBeGreaterThan(1000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(counter()).toBe(atRestore);
+    await dom.resume();
+    const t1 = Date.now();
+    while (counter() <= atRestore + 1000) {
+      if (Date.now() - t1 > 20000) throw new Error('the restored guest does not count');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await dom.destroy();
+  }, 120000);
+});
+
+describe('QEMU killed in the middle of a parallel save', () => {
+  it('leaves no image, no channel file and no socket behind', async () => {
+    const slow = await Connect.open('qemu:///session?save_max_bandwidth=4194304');
+    try {
+      const { dom: d } = await randomGuest();
+      const dom = await slow.lookupDomainByUUID(d.uuid);
+      const file = path.join(env.workDir, 'killed.img');
+      const saving = dom.saveParams({ file, 'parallel.channels': 3 });
+      saving.catch(() => undefined);
+      for (let i = 0; i < 500 && (await dom.getJobInfo()).dataProcessed === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      process.kill(qemuPidOf(dom.uuid)!, 'SIGKILL');
+      const e = await errorOf(saving);
+      expect(e).toBeInstanceOf(VirError);
+      expect(imageFiles(file)).toEqual([]);
+      expect(fs.readdirSync(env.runDir).filter((f) => f.endsWith('.mig') || f.endsWith('.sock'))).toEqual([]);
+      expect((await dom.getState()).state).toBe(DomainState.SHUTOFF);
+    } finally {
+      await slow.close();
+    }
+  }, 120000);
 });
