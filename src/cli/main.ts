@@ -5,7 +5,7 @@
  * stdin, one line at a time.
  */
 import { createInterface } from 'node:readline';
-import pkg from '../../package.json';
+import { packageVersion } from '../util/package-version';
 import { defaultUri } from '../index';
 import { ArgvError, parseArgv } from './argv';
 import { ALL_COMMANDS } from './commands';
@@ -52,11 +52,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     return 0;
   }
   if (opts.version === 'short') {
-    io.stdout.write(`${pkg.version}\n`);
+    io.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (opts.version === 'long') {
-    io.stdout.write(`tsvirsh command line tool of tsvirt ${pkg.version}\n`);
+    io.stdout.write(`tsvirsh command line tool of tsvirt ${packageVersion()}\n`);
     return 0;
   }
 
