@@ -18,6 +18,17 @@ import { createRestorePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
 import type { QemuDomain } from './domain-obj';
 
+/** How long QEMU may take to report "completed" after the last byte of a socket feed. */
+const INCOMING_FINISH_MS = 120_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(VirError.report(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, what)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Options of {@link restoreDomain}. */
 export interface RestoreRequest {
   file: string;
@@ -85,8 +96,14 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
     await qmp.execute('migrate-incoming', { uri: pipeline.uri });
     // A stream that fails its checksum may leave QEMU waiting for ever: the feed's verdict
     // comes first, and only a verified feed waits for QEMU's own "completed".
-    if (pipeline.afterIncoming) await pipeline.afterIncoming();
-    const status = await ended;
+    let status: string;
+    if (pipeline.afterIncoming) {
+      await pipeline.afterIncoming();
+      // Everything was sent and verified; QEMU that still does not finish is stuck, not slow.
+      status = await withTimeout(ended, INCOMING_FINISH_MS, 'QEMU did not finish loading the verified image');
+    } else {
+      status = await ended;
+    }
     if (status !== 'completed') {
       const last = (await qmp.execute('query-migrate').catch(() => null)) as MigrateInfo | null;
       throw migrationFailed('migration in', last);

@@ -43,9 +43,50 @@ function connect(path: string): Promise<net.Socket> {
   });
 }
 
-async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions): Promise<void> {
+/** How one stream's feed ended: `intact` is whether its bytes matched the recorded checksum. */
+interface PumpResult {
+  intact: boolean;
+  /** Set when sending failed (QEMU closed the connection, or another stream's failure cut it). */
+  sendError?: unknown;
+}
+
+/** QEMU that stops reading for this long is taken as stuck (a mismatched stream can hang it). */
+export const FEED_STALL_MS = 60_000;
+
+function closedError(): VirError {
+  return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'incoming migration connection closed');
+}
+
+function waitDrain(sock: net.Socket): Promise<void> {
+  if (sock.destroyed) return Promise.reject(closedError());
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: VirError): void => {
+      clearTimeout(timer);
+      sock.off('close', onClose);
+      sock.off('drain', onDrain);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onClose = (): void => done(closedError());
+    const onDrain = (): void => done();
+    const timer = setTimeout(
+      () => done(VirError.report(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `QEMU stopped reading the incoming migration for ${FEED_STALL_MS / 1000} s`)),
+      FEED_STALL_MS,
+    );
+    sock.once('close', onClose);
+    sock.once('drain', onDrain);
+  });
+}
+
+/**
+ * Sends one stored stream and hashes it on the way. When sending fails the rest of the file is
+ * still hashed, so the caller can tell a damaged file (QEMU choked on it) from a healthy one
+ * whose connection was merely cut.
+ */
+async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSendError: () => void): Promise<PumpResult> {
   const hash = createHash('sha256');
   const fd = await fs.promises.open(src.path, 'r');
+  let sendError: unknown;
   try {
     let pos = 0;
     while (pos < src.length) {
@@ -59,25 +100,21 @@ async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions): Promi
       const data = buf.subarray(0, bytesRead);
       hash.update(data);
       pos += bytesRead;
+      if (sendError !== undefined) continue;
       opts.onProgress?.(src.channel, bytesRead);
-      if (!sock.write(data)) {
-        await new Promise<void>((resolve, reject) => {
-          const onClose = (): void => reject(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'incoming migration connection closed'));
-          sock.once('close', onClose);
-          sock.once('drain', () => {
-            sock.off('close', onClose);
-            resolve();
-          });
-        });
+      try {
+        if (sock.destroyed) throw closedError();
+        if (!sock.write(data)) await waitDrain(sock);
+      } catch (err) {
+        sendError = err;
+        onSendError();
       }
     }
   } finally {
     await fd.close();
   }
-  await new Promise<void>((resolve) => sock.end(resolve));
-  if (hash.digest('hex') !== src.sha256) {
-    throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `checksum mismatch in save image file '${src.path}'`);
-  }
+  if (sendError === undefined) await new Promise<void>((resolve) => sock.end(resolve));
+  return { intact: hash.digest('hex') === src.sha256, sendError };
 }
 
 /**
@@ -98,13 +135,17 @@ export async function feedMultifd(opts: FeedOptions): Promise<void> {
       if (src.channel === 0) await new Promise((r) => setImmediate(r));
     }
     // One failed stream stalls QEMU's other channels at their next sync point: cut them all.
-    const cutAll = (err: unknown): never => {
+    const cutAll = (): void => {
       for (const s of sockets) s.destroy();
-      throw err;
     };
-    const results = await Promise.allSettled(ordered.map((src, i) => pump(src, sockets[i], opts).catch(cutAll)));
-    const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (bad) throw VirError.from(bad.reason, ErrorDomain.QEMU);
+    const results = await Promise.all(ordered.map((src, i) => pump(src, sockets[i], opts, cutAll).catch((err) => { cutAll(); throw err; })));
+    // A damaged file is the cause worth naming, whichever connection failed first.
+    const bad = ordered.find((_, i) => !results[i].intact);
+    if (bad) throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `checksum mismatch in save image file '${bad.path}'`);
+    const cut = results.find((r) => r.sendError !== undefined);
+    if (cut) {
+      throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `QEMU closed the incoming migration before the image was sent: ${VirError.from(cut.sendError).message}`);
+    }
   } catch (err) {
     for (const s of sockets) s.destroy();
     throw err instanceof VirError ? err : VirError.system(ErrorDomain.QEMU, 'cannot feed the incoming migration', err);
