@@ -269,3 +269,16 @@ describe('QEMU killed in the middle of a parallel save', () => {
     }
   }, 120000);
 });
+
+describe('capability detection', () => {
+  it("refuses image_format 'sparse' naming the missing mapped-ram capability of QEMU 7.2", async () => {
+    const { dom } = await randomGuest();
+    const file = path.join(env.workDir, 'sparse.img');
+    const e = await errorOf(dom.saveParams({ file, image_format: 'sparse' }));
+    expect(e.code).toBe(ErrorCode.OPERATION_UNSUPPORTED);
+    expect(e.message).toMatch(/mapped-ram/);
+    expect(imageFiles(file)).toEqual([]);
+    expect((await dom.getState()).state).toBe(DomainState.RUNNING);
+    await dom.destroy();
+  });
+});

@@ -156,6 +156,11 @@ class ExecStreamSave implements SavePipeline {
  * multifd files, or the single-file region layout.
  */
 export function createSavePipeline(ctx: SavePipelineContext): SavePipeline {
+  if (ctx.options.imageFormat === SaveImageFormat.SPARSE) {
+    // libvirt 11.2's 'sparse' format is QEMU's mapped-ram (9.0+). Detected, not assumed:
+    requireCapability(ctx.qemuCapabilities, 'mapped-ram', "image_format 'sparse'");
+    throw unsupportedMode("image_format 'sparse' (mapped-ram) is not implemented by tsvirt yet; use 'parallel.mode' 'files' or 'region'");
+  }
   if (ctx.options.mode === 'single') return new ExecStreamSave(ctx);
   if (ctx.options.imageFormat !== SaveImageFormat.RAW) {
     throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, "image_format cannot be combined with a parallel save: use 'parallel.compression'");
