@@ -1,8 +1,7 @@
 /** A QEMU domain as the driver tracks it in memory. */
-import type { DomainDef } from '../../conf/domain-xml';
+import type { DomainObj } from '../common/domain-registry';
 import type { ActiveJob } from '../common/domain-job';
 import type { QmpClient } from './qmp';
-import type { DomainState } from '../types';
 import type { SaveInProgress } from './status-file';
 
 /** The QEMU process behind an active domain. */
@@ -16,17 +15,8 @@ export interface QemuProcess {
   stopping: boolean;
 }
 
-/** One domain. */
-export interface QemuDomain {
-  /** The running definition when active, else the persistent one. */
-  def: DomainDef;
-  /** The persistent definition to apply when a running domain stops (define while running). */
-  nextDef?: DomainDef;
-  persistent: boolean;
-  state: DomainState;
-  reason: number;
-  /** Runtime id, -1 when inactive. */
-  id: number;
+/** One domain: what every driver tracks, plus its QEMU process and running job. */
+export interface QemuDomain extends DomainObj {
   proc?: QemuProcess;
   /** The running job of this process on the domain, if any. */
   job?: ActiveJob;

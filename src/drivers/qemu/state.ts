@@ -5,13 +5,11 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { cloneDomainDef, formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
+import { ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
-import { VirError } from '../../util/vir-error';
-import { DomainEventHub } from '../common/event-hub';
-import { DomainJobs } from '../common/domain-job';
-import { DomainEventType, DomainState, EventDetail, ShutoffReason, type DomainRef } from '../types';
+import { DomainRegistry } from '../common/domain-registry';
+import { DomainEventType, DomainState, EventDetail, ShutoffReason } from '../types';
 import type { QemuDomain, QemuProcess } from './domain-obj';
 import type { QmpClient, QmpEvent } from './qmp';
 import { runFiles, type QemuPaths } from './paths';
@@ -20,106 +18,14 @@ import { removeStatus, writeStatus } from './status-file';
 const log = moduleLogger('qemu-state');
 
 /** Domains and services of one QEMU driver URI in this process. */
-export class QemuDriverState {
-  readonly domains: QemuDomain[] = [];
-  readonly jobs = new DomainJobs(ErrorDomain.QEMU);
-  readonly events = new DomainEventHub(ErrorDomain.QEMU);
+export class QemuDriverState extends DomainRegistry<QemuDomain> {
   /** Open connections using this state. */
   refs = 0;
-  private nextId = 1;
 
   /** @param paths the directories of this URI. */
   constructor(readonly paths: QemuPaths) {
+    super(ErrorDomain.QEMU);
     for (const dir of [paths.configDir, paths.saveDir, paths.runDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
-  }
-
-  /** The DomainRef callers see. */
-  ref(d: QemuDomain): DomainRef {
-    return { name: d.def.name, uuid: d.def.uuid, id: d.id };
-  }
-
-  /** True when the domain has a QEMU process. */
-  isActive(d: QemuDomain): boolean {
-    return d.state !== DomainState.SHUTOFF;
-  }
-
-  private notFound(detail: string): VirError {
-    return VirError.report(ErrorCode.NO_DOMAIN, ErrorDomain.QEMU, detail);
-  }
-
-  /** Lookup by name; NO_DOMAIN "no domain with matching name 'X'". */
-  byName(name: string): QemuDomain {
-    const d = this.domains.find((x) => x.def.name === name);
-    if (!d) throw this.notFound(`no domain with matching name '${name}'`);
-    return d;
-  }
-
-  /** Lookup by UUID. */
-  byUuid(uuid: string): QemuDomain {
-    const d = this.domains.find((x) => x.def.uuid === uuid.toLowerCase());
-    if (!d) throw this.notFound(`no domain with matching uuid '${uuid}'`);
-    return d;
-  }
-
-  /** Lookup of an active domain by id. */
-  byId(id: number): QemuDomain {
-    const d = this.domains.find((x) => x.id === id && this.isActive(x));
-    if (!d) throw this.notFound(`no domain with matching id ${id}`);
-    return d;
-  }
-
-  /** Resolves a handle by UUID, as libvirt's qemuDomainObjFromDomain does. */
-  resolve(dom: DomainRef): QemuDomain {
-    const d = this.domains.find((x) => x.def.uuid === dom.uuid);
-    if (!d) throw this.notFound(`no domain with matching uuid '${dom.uuid}' (${dom.name})`);
-    return d;
-  }
-
-  /** Finds a domain by UUID or name without raising. */
-  find(name: string, uuid: string): QemuDomain | undefined {
-    return this.domains.find((x) => x.def.uuid === uuid) ?? this.domains.find((x) => x.def.name === name);
-  }
-
-  /**
-   * Adds a definition or matches it to an existing domain with libvirt's virDomainObjListAdd
-   * rules (same name with another UUID, or the reverse, is OPERATION_FAILED).
-   */
-  addOrMatch(def: DomainDef): { dom: QemuDomain; added: boolean } {
-    const sameUuid = this.domains.find((x) => x.def.uuid === def.uuid);
-    if (sameUuid) {
-      if (sameUuid.def.name !== def.name) {
-        throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `domain '${sameUuid.def.name}' is already defined with uuid ${def.uuid}`);
-      }
-      return { dom: sameUuid, added: false };
-    }
-    const sameName = this.domains.find((x) => x.def.name === def.name);
-    if (sameName) {
-      throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `domain '${def.name}' already exists with uuid ${sameName.def.uuid}`);
-    }
-    const dom: QemuDomain = { def: cloneDomainDef(def), persistent: false, state: DomainState.SHUTOFF, reason: ShutoffReason.UNKNOWN, id: -1 };
-    this.domains.push(dom);
-    return { dom, added: true };
-  }
-
-  /** Forgets a domain. */
-  remove(d: QemuDomain): void {
-    const i = this.domains.indexOf(d);
-    if (i >= 0) this.domains.splice(i, 1);
-  }
-
-  /** A fresh runtime id (ids of guests found on disk are never reused). */
-  allocateId(): number {
-    return this.nextId++;
-  }
-
-  /** Notes an id seen in a status file. */
-  noteId(id: number): void {
-    if (id >= this.nextId) this.nextId = id + 1;
-  }
-
-  /** Queues a lifecycle event. */
-  emit(d: QemuDomain, event: DomainEventType, detail: number): void {
-    this.events.emit({ domain: this.ref(d), event, detail });
   }
 
   /** Path of a persistent config. */

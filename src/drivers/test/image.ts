@@ -14,7 +14,6 @@ import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promi
 import {
   finalizeSaveImage,
   imageChannelFiles,
-  readSaveImageHeader,
   SAVE_HEADER_SIZE,
   writeSaveImageManifest,
   writeSaveImageStart,
