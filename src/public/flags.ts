@@ -5,28 +5,4 @@
 /** virConnectFlags. */
 export const ConnectFlags = { RO: 1 << 0, NO_ALIASES: 1 << 1 } as const;
 
-/** virConnectListAllDomainsFlags (the filters tsvirt's drivers understand). */
-export const ListAllDomainsFlags = {
-  ACTIVE: 1 << 0,
-  INACTIVE: 1 << 1,
-  PERSISTENT: 1 << 2,
-  TRANSIENT: 1 << 3,
-  RUNNING: 1 << 4,
-  PAUSED: 1 << 5,
-  SHUTOFF: 1 << 6,
-  OTHER: 1 << 7,
-  MANAGEDSAVE: 1 << 8,
-  NO_MANAGEDSAVE: 1 << 9,
-} as const;
-
-/** virDomainXMLFlags. */
-export const DomainXMLFlags = { SECURE: 1 << 0, INACTIVE: 1 << 1, UPDATE_CPU: 1 << 2, MIGRATABLE: 1 << 3 } as const;
-
-/** virDomainUndefineFlagsValues. */
-export const UndefineFlags = { MANAGED_SAVE: 1 << 0, SNAPSHOTS_METADATA: 1 << 1, NVRAM: 1 << 2, KEEP_NVRAM: 1 << 3 } as const;
-
-/** virDomainCreateFlags. */
-export const CreateFlags = { START_PAUSED: 1 << 0, START_AUTODESTROY: 1 << 1, START_BYPASS_CACHE: 1 << 2, START_FORCE_BOOT: 1 << 3 } as const;
-
-/** virDomainGetJobStatsFlags. */
-export const JobStatsFlags = { COMPLETED: 1 << 0, KEEP_COMPLETED: 1 << 1 } as const;
+export { ListAllDomainsFlags, DomainXMLFlags, UndefineFlags, CreateFlags, JobStatsFlags } from '../drivers/common/domain-flags';

@@ -6,6 +6,7 @@
 import { cloneDomainDef, type DomainDef } from '../../conf/domain-xml';
 import { ErrorCode, type ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { ListAllDomainsFlags } from './domain-flags';
 import { DomainJobs } from './domain-job';
 import { DomainEventHub } from './event-hub';
 import { DomainState, ShutoffReason, type DomainEventType, type DomainRef } from '../types';
@@ -119,6 +120,26 @@ export class DomainRegistry<T extends DomainObj> {
   /** Notes an id in use (e.g. by a guest found running at start-up). */
   noteId(id: number): void {
     if (id >= this.nextId) this.nextId = id + 1;
+  }
+
+  /**
+   * virConnectListAllDomains: the domains matching every filter group set in `flags`
+   * (active/inactive, persistent/transient, state, managed save).
+   */
+  async list(flags: number, hasManagedSave: (d: T) => boolean | Promise<boolean>): Promise<DomainRef[]> {
+    const L = ListAllDomainsFlags;
+    const out: DomainRef[] = [];
+    for (const d of this.domains) {
+      const active = this.isActive(d);
+      if (flags & (L.ACTIVE | L.INACTIVE) && !(flags & (active ? L.ACTIVE : L.INACTIVE))) continue;
+      if (flags & (L.PERSISTENT | L.TRANSIENT) && !(flags & (d.persistent ? L.PERSISTENT : L.TRANSIENT))) continue;
+      const stateBit =
+        d.state === DomainState.RUNNING ? L.RUNNING : d.state === DomainState.PAUSED ? L.PAUSED : d.state === DomainState.SHUTOFF ? L.SHUTOFF : L.OTHER;
+      if (flags & (L.RUNNING | L.PAUSED | L.SHUTOFF | L.OTHER) && !(flags & stateBit)) continue;
+      if (flags & (L.MANAGEDSAVE | L.NO_MANAGEDSAVE) && !(flags & ((await hasManagedSave(d)) ? L.MANAGEDSAVE : L.NO_MANAGEDSAVE))) continue;
+      out.push(this.ref(d));
+    }
+    return out;
   }
 
   /** Queues a lifecycle event for `d`. */

@@ -11,6 +11,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { getIntParam, getStringParam, type TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
+import { CreateFlags } from '../common/domain-flags';
 import { resolveSaveOptions, type SaveOptions } from '../common/save-options';
 import {
   VIR_DOMAIN_SAVE_BYPASS_CACHE,
@@ -115,7 +116,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
         const restored = await restoreDomain(st, {
           file: managed,
           bypassCache: (flags & 0x4) !== 0 /* VIR_DOMAIN_START_BYPASS_CACHE */,
-          runningOverride: flags & life.VIR_DOMAIN_START_PAUSED ? 'paused' : undefined,
+          runningOverride: flags & CreateFlags.START_PAUSED ? 'paused' : undefined,
           managedFor: d,
         });
         await removeSaveImageFiles(managed, ErrorDomain.QEMU);

@@ -7,6 +7,7 @@ import { cloneDomainDef, formatDomainXML, parseDomainXML, type DomainDef } from 
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
+import { CreateFlags, DomainXMLFlags, UndefineFlags } from '../common/domain-flags';
 import {
   DomainEventType,
   DomainState,
@@ -25,26 +26,6 @@ import { terminateProcess } from './process';
 import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
-
-/** VIR_DOMAIN_XML_INACTIVE. */
-export const VIR_DOMAIN_XML_INACTIVE = 1 << 1;
-/** VIR_DOMAIN_START_PAUSED / VIR_DOMAIN_NONE. */
-export const VIR_DOMAIN_START_PAUSED = 1 << 0;
-/** VIR_DOMAIN_UNDEFINE_MANAGED_SAVE. */
-export const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1 << 0;
-/** VIR_CONNECT_LIST_DOMAINS_* filters. */
-export const LIST = {
-  ACTIVE: 1 << 0,
-  INACTIVE: 1 << 1,
-  PERSISTENT: 1 << 2,
-  TRANSIENT: 1 << 3,
-  RUNNING: 1 << 4,
-  PAUSED: 1 << 5,
-  SHUTOFF: 1 << 6,
-  OTHER: 1 << 7,
-  MANAGEDSAVE: 1 << 8,
-  NO_MANAGEDSAVE: 1 << 9,
-} as const;
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
   return VirError.report(ErrorCode.OPERATION_INVALID, domain, detail);
@@ -136,7 +117,7 @@ export async function stopGuest(st: QemuDriverState, d: QemuDomain, reason: Shut
 export async function boot(st: QemuDriverState, d: QemuDomain, flags: number): Promise<void> {
   await spawnGuest(st, d, {}, PausedReason.USER);
   st.emit(d, DomainEventType.STARTED, EventDetail.started.BOOTED);
-  if (flags & VIR_DOMAIN_START_PAUSED) {
+  if (flags & CreateFlags.START_PAUSED) {
     st.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
     return;
   }
@@ -173,7 +154,7 @@ export function undefine(st: QemuDriverState, ref: DomainRef, flags: number): vo
   if (!d.persistent) throw invalid('cannot undefine transient domain');
   const managed = st.managedSavePath(d);
   if (existsSync(managed)) {
-    if (!(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) throw invalid('Refusing to undefine while domain managed save image exists');
+    if (!(flags & UndefineFlags.MANAGED_SAVE)) throw invalid('Refusing to undefine while domain managed save image exists');
   }
   st.deleteConfig(d.def.name);
   rmSync(managed, { force: true });
@@ -244,23 +225,12 @@ export function getState(st: QemuDriverState, ref: DomainRef, flags: number): Do
 export function getXMLDesc(st: QemuDriverState, ref: DomainRef, flags: number): string {
   checkFlags(flags, 0xf, 'qemuDomainGetXMLDesc', ErrorDomain.QEMU);
   const d = st.resolve(ref);
-  if (flags & VIR_DOMAIN_XML_INACTIVE) return formatDomainXML(d.nextDef ?? d.def, { inactive: true });
+  if (flags & DomainXMLFlags.INACTIVE) return formatDomainXML(d.nextDef ?? d.def, { inactive: true });
   return formatDomainXML(d.def, { id: d.id });
 }
 
 /** virConnectListAllDomains with libvirt's filter groups. */
-export function listAll(st: QemuDriverState, flags: number): DomainRef[] {
+export function listAll(st: QemuDriverState, flags: number): Promise<DomainRef[]> {
   checkFlags(flags, 0x3fff, 'qemuConnectListAllDomains', ErrorDomain.QEMU);
-  return st.domains
-    .filter((d) => {
-      const active = st.isActive(d);
-      if (flags & (LIST.ACTIVE | LIST.INACTIVE) && !(flags & (active ? LIST.ACTIVE : LIST.INACTIVE))) return false;
-      if (flags & (LIST.PERSISTENT | LIST.TRANSIENT) && !(flags & (d.persistent ? LIST.PERSISTENT : LIST.TRANSIENT))) return false;
-      const bit = d.state === DomainState.RUNNING ? LIST.RUNNING : d.state === DomainState.PAUSED ? LIST.PAUSED : d.state === DomainState.SHUTOFF ? LIST.SHUTOFF : LIST.OTHER;
-      if (flags & (LIST.RUNNING | LIST.PAUSED | LIST.SHUTOFF | LIST.OTHER) && !(flags & bit)) return false;
-      const managed = existsSync(st.managedSavePath(d));
-      if (flags & (LIST.MANAGEDSAVE | LIST.NO_MANAGEDSAVE) && !(flags & (managed ? LIST.MANAGEDSAVE : LIST.NO_MANAGEDSAVE))) return false;
-      return true;
-    })
-    .map((d) => st.ref(d));
+  return st.list(flags, (d) => existsSync(st.managedSavePath(d)));
 }

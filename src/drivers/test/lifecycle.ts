@@ -7,6 +7,7 @@ import { cloneDomainDef, formatDomainXML, parseDomainXML } from '../../conf/doma
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
+import { DomainXMLFlags, UndefineFlags } from '../common/domain-flags';
 import {
   DomainEventType,
   DomainState,
@@ -20,27 +21,6 @@ import {
 } from '../types';
 import { removeSaveImageFiles } from '../../conf/save-image';
 import type { TestState, TestDomain } from './state';
-
-/** VIR_DOMAIN_XML_* flags. */
-export const VIR_DOMAIN_XML_SECURE = 1 << 0;
-export const VIR_DOMAIN_XML_INACTIVE = 1 << 1;
-export const VIR_DOMAIN_XML_UPDATE_CPU = 1 << 2;
-export const VIR_DOMAIN_XML_MIGRATABLE = 1 << 3;
-/** VIR_DOMAIN_UNDEFINE_MANAGED_SAVE: also remove the managed save image. */
-export const VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1 << 0;
-/** VIR_CONNECT_LIST_DOMAINS_* filters. */
-export const LIST = {
-  ACTIVE: 1 << 0,
-  INACTIVE: 1 << 1,
-  PERSISTENT: 1 << 2,
-  TRANSIENT: 1 << 3,
-  RUNNING: 1 << 4,
-  PAUSED: 1 << 5,
-  SHUTOFF: 1 << 6,
-  OTHER: 1 << 7,
-  MANAGEDSAVE: 1 << 8,
-  NO_MANAGEDSAVE: 1 << 9,
-} as const;
 
 function invalid(detail: string, domain = ErrorDomain.TEST): VirError {
   return VirError.report(ErrorCode.OPERATION_INVALID, domain, detail);
@@ -104,7 +84,7 @@ export async function undefine(state: TestState, ref: DomainRef, flags: number):
   const d = state.resolve(ref);
   if (!d.persistent) throw invalid('cannot undefine transient domain');
   if (await hasManagedSaveFile(state, d)) {
-    if (!(flags & VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)) {
+    if (!(flags & UndefineFlags.MANAGED_SAVE)) {
       throw invalid('Refusing to undefine while domain managed save image exists');
     }
     await removeSaveImageFiles(state.managedSavePath(d), ErrorDomain.TEST);
@@ -179,30 +159,12 @@ export function getState(state: TestState, ref: DomainRef, flags: number): Domai
 export function getXMLDesc(state: TestState, ref: DomainRef, flags: number): string {
   checkFlags(flags, 0xf, 'testDomainGetXMLDesc', ErrorDomain.TEST);
   const d = state.resolve(ref);
-  if (flags & VIR_DOMAIN_XML_INACTIVE) return formatDomainXML(d.nextDef ?? d.def, { inactive: true });
+  if (flags & DomainXMLFlags.INACTIVE) return formatDomainXML(d.nextDef ?? d.def, { inactive: true });
   return formatDomainXML(d.def, { id: state.isActive(d) ? d.id : undefined });
 }
 
 /** virConnectListAllDomains with libvirt's filter groups. */
 export async function listAll(state: TestState, flags: number): Promise<DomainRef[]> {
   checkFlags(flags, 0x3ff, 'testConnectListAllDomains', ErrorDomain.TEST);
-  const out: DomainRef[] = [];
-  for (const d of state.domains) {
-    const active = state.isActive(d);
-    if (flags & (LIST.ACTIVE | LIST.INACTIVE) && !(flags & (active ? LIST.ACTIVE : LIST.INACTIVE))) continue;
-    if (flags & (LIST.PERSISTENT | LIST.TRANSIENT) && !(flags & (d.persistent ? LIST.PERSISTENT : LIST.TRANSIENT))) continue;
-    const st =
-      d.state === DomainState.RUNNING ? LIST.RUNNING
-      : d.state === DomainState.PAUSED ? LIST.PAUSED
-      : d.state === DomainState.SHUTOFF ? LIST.SHUTOFF
-      : LIST.OTHER;
-    const stateMask = LIST.RUNNING | LIST.PAUSED | LIST.SHUTOFF | LIST.OTHER;
-    if (flags & stateMask && !(flags & st)) continue;
-    if (flags & (LIST.MANAGEDSAVE | LIST.NO_MANAGEDSAVE)) {
-      const has = await hasManagedSaveFile(state, d);
-      if (!(flags & (has ? LIST.MANAGEDSAVE : LIST.NO_MANAGEDSAVE))) continue;
-    }
-    out.push(state.ref(d));
-  }
-  return out;
+  return state.list(flags, (d) => hasManagedSaveFile(state, d));
 }
