@@ -1,15 +1,4 @@
-import { VirError } from '../../src';
-
-/** Awaits `p` and returns the VirError it rejects with; fails the test on success or any other error. */
-export async function virErrorOf(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof VirError) return err;
-    throw new Error(`expected a VirError, got ${String(err)}`);
-  }
-  throw new Error('expected the call to fail with a VirError, it succeeded');
-}
+export { virErrorOf } from '../helpers/vir-error-of';
 
 /** Polls `cond` until it holds or `ms` pass. */
 export async function waitFor(cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {

@@ -12,6 +12,7 @@ import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
 import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
 import { COUNTER_GPA, counterDisk, pmemsaveHash, readGuestRam, writeGuestRam } from '../helpers/qemu-guest';
+import { virErrorOf as errorOf } from '../helpers/vir-error-of';
 
 const env = setupQemuEnv('qemu-parallel');
 const MIB = 1024 * 1024;
@@ -44,15 +45,6 @@ async function randomGuest(shared = false): Promise<{ dom: Domain; hash: string 
   return { dom, hash: crypto.createHash('sha256').update(data).digest('hex') };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VirError) return e;
-    throw e;
-  }
-  throw new Error('expected a VirError');
-}
 
 const imageFiles = (file: string): string[] =>
   fs.readdirSync(path.dirname(file)).filter((f) => f === path.basename(file) || f.startsWith(`${path.basename(file)}.`)).sort();

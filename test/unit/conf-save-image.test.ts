@@ -19,7 +19,7 @@ import {
   type SaveManifest,
 } from '../../src/conf/save-image';
 import { ErrorCode } from '../../src/util/error-codes';
-import { VirError } from '../../src/util/vir-error';
+import { virErrorOf as rejection } from '../helpers/vir-error-of';
 
 let dir: string;
 beforeAll(async () => {
@@ -29,15 +29,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VirError) return e;
-    throw e;
-  }
-  throw new Error('expected a VirError');
-}
 
 const XML = "<domain type='test'>\n  <name>t</name>\n</domain>\n";
 const MANIFEST: SaveManifest = {

@@ -9,6 +9,7 @@ import {
   type ConnectionDriver,
   type HypervisorDriver,
 } from '../../src';
+import { virErrorOf as errorOf } from '../helpers/vir-error-of';
 
 const opened: string[] = [];
 
@@ -27,15 +28,6 @@ function fake(name: string, opts: Partial<ConnectionDriver> & { answer?: 'succes
   };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VirError) return e;
-    throw e;
-  }
-  throw new Error('expected a VirError');
-}
 
 describe('the open loop', () => {
   // Catch-all drivers of the build (the remote driver) would claim every URI; set them aside so

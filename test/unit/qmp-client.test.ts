@@ -2,17 +2,9 @@ import { ErrorCode, ErrorDomain } from '../../src/util/error-codes';
 import { VirError } from '../../src/util/vir-error';
 import { QmpClient, QmpCommandError, type QmpEvent } from '../../src/drivers/qemu/qmp';
 import { FakeQmpServer, SILENT } from '../helpers/fake-qmp-server';
+import { virErrorOf as rejection } from '../helpers/vir-error-of';
 
 /** Awaits a promise expected to reject and returns its VirError. */
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(VirError);
-    return err as VirError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function nextClosed(client: QmpClient): Promise<VirError> {
   return new Promise((resolve) => client.once('closed', resolve));

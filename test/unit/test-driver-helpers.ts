@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import type { HypervisorDriver } from '../../src/drivers/driver-table';
 import { testConnectionDriver } from '../../src/drivers/test';
 import { parseUri } from '../../src/util/uri';
-import { VirError } from '../../src/util/vir-error';
 
 /** Opens a test driver connection on `uri` and returns its driver table. */
 export async function openTest(uri = 'test:///default'): Promise<Required<HypervisorDriver>> {
@@ -15,15 +14,6 @@ export async function openTest(uri = 'test:///default'): Promise<Required<Hyperv
 }
 
 /** The VirError a promise rejects with. */
-export async function rejection(p: Promise<unknown>): Promise<VirError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VirError) return e;
-    throw e;
-  }
-  throw new Error('expected a VirError');
-}
 
 /** A fresh temporary directory. */
 export function tempDir(prefix: string): Promise<string> {
@@ -53,3 +43,5 @@ export async function waitFor(cond: () => Promise<boolean> | boolean, ms = 5000)
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+export { virErrorOf as rejection } from '../helpers/vir-error-of';

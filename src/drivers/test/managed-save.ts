@@ -11,11 +11,10 @@ import { VIR_DOMAIN_SAVE_BYPASS_CACHE, VIR_DOMAIN_SAVE_PAUSED, VIR_DOMAIN_SAVE_R
 import type { DomainRef } from '../types';
 import { removeSaveImageFiles } from '../../conf/save-image';
 import { boot, hasManagedSaveFile } from './lifecycle';
+import { CreateFlags } from '../common/domain-flags';
 import { restoreImage } from './restore';
 import { performSave, type TestContext } from './save';
 
-/** VIR_DOMAIN_START_* flags the test driver understands. */
-export const VIR_DOMAIN_START_PAUSED = 1 << 0;
 export const VIR_DOMAIN_START_AUTODESTROY = 1 << 1;
 export const VIR_DOMAIN_START_BYPASS_CACHE = 1 << 2;
 export const VIR_DOMAIN_START_FORCE_BOOT = 1 << 3;
@@ -60,7 +59,7 @@ export async function createDomain(ctx: TestContext, ref: DomainRef, flags: numb
     if (flags & VIR_DOMAIN_START_FORCE_BOOT) {
       await removeSaveImageFiles(path, ErrorDomain.TEST);
     } else {
-      const opts = resolveSaveOptions([], flags & VIR_DOMAIN_START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);
+      const opts = resolveSaveOptions([], flags & CreateFlags.START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);
       const started = await restoreImage(ctx, path, opts);
       await removeSaveImageFiles(path, ErrorDomain.TEST);
       return started;
