@@ -65,7 +65,7 @@ export class Domain {
 
   /** virDomainDestroyFlags: stops the domain at once. */
   async destroy(flags = 0): Promise<void> {
-    await dispatch(this.core, this.spec('virDomainDestroyFlags', { mutating: true, flags }), 'domainDestroy', (f) => f(this.#ref, flags));
+    await dispatch(this.core, this.spec(flags ? 'virDomainDestroyFlags' : 'virDomainDestroy', { mutating: true, flags }), 'domainDestroy', (f) => f(this.#ref, flags));
   }
 
   /** virDomainSuspend: pauses the vCPUs. */
@@ -80,7 +80,7 @@ export class Domain {
 
   /** virDomainUndefineFlags: removes the persistent definition. */
   async undefine(flags = 0): Promise<void> {
-    await dispatch(this.core, this.spec('virDomainUndefineFlags', { mutating: true, flags }), 'domainUndefine', (f) => f(this.#ref, flags));
+    await dispatch(this.core, this.spec(flags ? 'virDomainUndefineFlags' : 'virDomainUndefine', { mutating: true, flags }), 'domainUndefine', (f) => f(this.#ref, flags));
   }
 
   /** virDomainGetInfo. */

@@ -1,11 +1,11 @@
 /** Daemon handlers of domain procedures: each is one public API call on the client's Connect. */
+import { parseDomainXML } from '../../conf/domain-xml';
 import type { JobInfo } from '../../drivers/types';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { HandlerTable } from './handler-types';
 
 const big = (n: number): bigint => BigInt(Math.max(0, Math.trunc(n)));
-const OS_TYPE_RE = /<os\b[^>]*>[\s\S]*?<type\b[^>]*>\s*([^<\s]+)\s*<\/type>/;
 
 function jobInfoToWire(j: JobInfo) {
   return {
@@ -51,9 +51,9 @@ export const DOMAIN_HANDLERS: HandlerTable = {
   DOMAIN_GET_STATE: async (ctx, { dom, flags }) => ctx.dom(dom).getState(flags),
   DOMAIN_GET_XML_DESC: async (ctx, { dom, flags }) => ({ xml: await ctx.dom(dom).getXMLDesc(flags) }),
   DOMAIN_GET_OS_TYPE: async (ctx, { dom }) => {
-    const m = OS_TYPE_RE.exec(await ctx.dom(dom).getXMLDesc(0));
-    if (!m) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.DOMAIN, `domain '${dom.name}' has no OS type`);
-    return { type: m[1] };
+    const type = parseDomainXML(await ctx.dom(dom).getXMLDesc(0)).os.type;
+    if (!type) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.DOMAIN, `domain '${dom.name}' has no OS type`);
+    return { type };
   },
   // tsvirt has no autostart: every domain reports it off, after the domain is checked to exist.
   DOMAIN_GET_AUTOSTART: async (ctx, { dom }) => {
