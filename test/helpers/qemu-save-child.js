@@ -1,5 +1,6 @@
 // Child process for the "tsvirt killed mid-save" test: loads the TypeScript sources through
-// TypeScript's transpiler, opens URI, saves domain NAME to FILE and prints "progress" once the
+// TypeScript's transpiler, opens URI, saves domain NAME to FILE (through CHANNELS parallel
+// channels when given) and prints "progress" once the
 // save moves. The parent kills it with SIGKILL.
 const ts = require('typescript');
 const fs = require('node:fs');
@@ -11,11 +12,12 @@ require.extensions['.ts'] = (module, filename) => {
   module._compile(out.outputText, filename);
 };
 const { Connect } = require('../../src');
-const [uri, name, file] = process.argv.slice(2);
+const [uri, name, file, channels] = process.argv.slice(2);
 (async () => {
   const conn = await Connect.open(uri);
   const dom = await conn.lookupDomainByName(name);
-  dom.save(file).catch((e) => console.error('child save ended:', e.message));
+  const saving = channels ? dom.saveParams({ file, 'parallel.channels': Number(channels) }) : dom.save(file);
+  saving.catch((e) => console.error('child save ended:', e.message));
   for (;;) {
     const info = await dom.getJobInfo();
     if (info.dataProcessed > 0) {

@@ -93,12 +93,12 @@ describe('save failures', () => {
     }
   }, 60000);
 
-  it('the tsvirt process killed mid-save: the next open removes the partial file and resumes the guest', async () => {
+  it.each([[0], [2]])('the tsvirt process killed mid-save (%i parallel channels): the next open removes the partial files and resumes the guest', async (channels) => {
     const name = (await guest(conn, 256)).name;
     // Hand the guest over: QEMU serves one monitor client, the child process needs it.
     await conn.close();
-    const file = path.join(env.workDir, 'orphan.img');
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'qemu-save-child.js'), SLOW, name, file], {
+    const file = path.join(env.workDir, `orphan-${channels}.img`);
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'qemu-save-child.js'), SLOW, name, file, ...(channels ? [String(channels)] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
     });
@@ -116,6 +116,7 @@ describe('save failures', () => {
     const dom = await conn.lookupDomainByName(name);
     expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.SAVE_CANCELED });
     expect(fs.existsSync(file)).toBe(false);
+    for (let k = 1; k <= channels; k++) expect(fs.existsSync(`${file}.${k}`)).toBe(false);
     expect(runLeftovers(dom.uuid).sort()).toEqual([`${dom.uuid}.json`, `${dom.uuid}.qmp`]);
     await dom.destroy();
     await dom.undefine();

@@ -14,7 +14,7 @@ import { attachMonitor } from './guest-process';
 import { runFiles } from './paths';
 import { processAlive, processCmdline, terminateProcess } from './process';
 import type { QemuDriverState } from './state';
-import { readStatus, removeStatus, type StatusRecord } from './status-file';
+import { readStatus, removeStatus, type SaveInProgress, type StatusRecord } from './status-file';
 import type { QmpClient } from './qmp';
 
 const log = moduleLogger('qemu-reconnect');
@@ -33,9 +33,15 @@ async function imageComplete(file: string): Promise<boolean> {
   }
 }
 
-/** Removes an image left by a save that never completed (only if it does not carry Save magic). */
-async function dropPartialImage(file: string): Promise<void> {
-  if (existsSync(file) && !(await imageComplete(file))) rmSync(file, { force: true });
+/**
+ * Removes an image left by a save that never completed (only if it does not carry Save magic),
+ * with the channel files that save was writing, and the run dir's migration socket.
+ */
+async function dropPartialImage(st: QemuDriverState, uuid: string, save: SaveInProgress): Promise<void> {
+  if (existsSync(save.file) && !(await imageComplete(save.file))) {
+    for (const p of [save.file, ...(save.extraFiles ?? [])]) rmSync(p, { force: true });
+  }
+  rmSync(runFiles(st.paths, uuid).migration, { force: true });
 }
 
 /** Removes what a dead saver leaves in the run dir: the writer's status files and its lock. */
@@ -72,7 +78,7 @@ async function undoOrphanSave(st: QemuDriverState, d: QemuDomain, rec: StatusRec
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not cancel the orphaned migration');
   }
-  await dropPartialImage(save.file);
+  await dropPartialImage(st, d.def.uuid, save);
   removeWriterFiles(st, d.def.uuid);
   d.save = undefined;
   if (save.wasRunning) {
@@ -141,7 +147,7 @@ export async function reconcileRunDir(st: QemuDriverState): Promise<void> {
     }
     if (!sameGuest(rec)) {
       log.info({ domain: rec.name, pid: rec.pid }, 'dropping stale status file');
-      if (rec.save && !processAlive(rec.save.ownerPid)) await dropPartialImage(rec.save.file);
+      if (rec.save && !processAlive(rec.save.ownerPid)) await dropPartialImage(st, rec.uuid, rec.save);
       removeRunFiles(st, uuid);
       const known = st.domains.find((x) => x.def.uuid === rec.uuid);
       if (known && known.proc?.pid === rec.pid) st.markStopped(known, ShutoffReason.CRASHED, EventDetail.stopped.FAILED);

@@ -10,7 +10,7 @@ import { VirError } from '../../util/vir-error';
 import type { SaveOptions } from '../common/save-options';
 import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, RunningReason, ShutoffReason } from '../types';
 import { acquireDomainLock } from './domain-lock';
-import { cachedCapabilities } from './capabilities';
+import { capabilitiesFor } from './capabilities';
 import { parseQemuDef, spawnGuest, startCpus, stopGuest } from './lifecycle';
 import { migrationFailed, setMigrationCapabilities, waitMigrationEnd, type MigrateInfo } from './migration';
 import { runFiles } from './paths';
@@ -83,7 +83,8 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
   try {
     const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never }, PausedReason.MIGRATION);
     pipeline.spawned();
-    const caps = cachedCapabilities(dom.proc!.emulator)?.migrationCapabilities ?? [];
+    // Probed on first use, so a process that reconnected to a running guest knows them too.
+    const caps = (await capabilitiesFor(dom.proc!.emulator, qmp)).migrationCapabilities;
     const missing = pipeline.capabilities.filter((c) => !caps.includes(c));
     if (missing.length > 0) {
       throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, `restoring this image needs the QEMU migration capability '${missing[0]}', which this QEMU lacks`);

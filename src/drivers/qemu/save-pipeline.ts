@@ -10,7 +10,7 @@
  * reports its exit status through a "done" file, because QEMU, not tsvirt, is its parent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { openSync, closeSync, existsSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { SaveImageFormat, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
@@ -52,6 +52,8 @@ export interface SavePipeline {
   readonly capabilities: readonly string[];
   /** Extra migration parameters (max-bandwidth is always set unlimited by the driver). */
   readonly parameters: Record<string, unknown>;
+  /** Told once QEMU accepted `migrate`, i.e. once QEMU may have started the pipeline's helpers. */
+  started?(): void;
   /** Work before `migrate`, with the guest paused: open listeners, copy RAM. */
   prepare?(job: ActiveJob): Promise<void>;
   /** After QEMU reported "completed": waits until every byte is in the file(s) and checks exit codes. */
@@ -60,8 +62,8 @@ export interface SavePipeline {
   manifest?(): ImageManifestPart;
   /** Files besides the image this save writes, removed with it when the save fails. */
   outputs?(): string[];
-  /** Removes scratch files (never the image: the driver owns it). */
-  cleanup(): void;
+  /** Removes scratch files (never the image: the driver owns it); may wait for helpers to exit. */
+  cleanup(): void | Promise<void>;
 }
 
 /** What a restore pipeline gives QEMU. */
@@ -146,7 +148,19 @@ class ExecStreamSave implements SavePipeline {
     }
   }
 
-  cleanup(): void {
+  /**
+   * The writer is QEMU's child, not ours: after a failed or cancelled migration it still runs
+   * until its stdin closes, and then writes its status file. Wait (briefly) for that status so it
+   * is not written after the cleanup, then remove the scratch files.
+   */
+  private launched = false;
+
+  started(): void {
+    this.launched = true;
+  }
+
+  async cleanup(): Promise<void> {
+    for (let i = 0; this.launched && i < 400 && !existsSync(this.ctx.doneFile); i++) await sleep(5);
     for (const f of [this.ctx.doneFile, `${this.ctx.doneFile}.tmp`, `${this.ctx.doneFile}.err`]) rmSync(f, { force: true });
   }
 }

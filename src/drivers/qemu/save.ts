@@ -19,7 +19,7 @@ import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import type { SaveOptions } from '../common/save-options';
 import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, RunningReason, ShutoffReason, type DomainRef } from '../types';
-import { cachedCapabilities } from './capabilities';
+import { capabilitiesFor } from './capabilities';
 import type { QemuDomain } from './domain-obj';
 import { acquireDomainLock, type DomainLock } from './domain-lock';
 import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
@@ -98,7 +98,8 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     const header = await writeSaveImageStart(fh, { xml, wasRunning: imageWasRunning, format: options.imageFormat });
     await fh.datasync();
     const files = runFiles(st.paths, d.def.uuid);
-    const caps = cachedCapabilities(d.proc!.emulator)?.migrationCapabilities ?? [];
+    // Probed on first use, so a process that reconnected to a running guest knows them too.
+    const caps = (await capabilitiesFor(d.proc!.emulator, qmp)).migrationCapabilities;
     pipeline = createSavePipeline({
       file,
       streamOffset: streamOffset(header),
@@ -110,7 +111,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
       pid: d.proc!.pid,
       ramBytes: d.def.memory * 1024,
     });
-    d.save = { file, wasRunning, ownerPid: process.pid };
+    d.save = { file, wasRunning, ownerPid: process.pid, extraFiles: pipeline.outputs?.() };
 
     if (wasRunning) {
       await qmp.execute('stop');
@@ -136,6 +137,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     job.signal.addEventListener('abort', onAbort, { once: true });
     migrating = true;
     await qmp.execute('migrate', { uri: pipeline.uri, detach: true, resume: false });
+    pipeline.started?.();
     if (job.aborted) onAbort();
     progress.start();
     const status = await ended;
@@ -194,7 +196,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     job.fail(e);
     throw e;
   } finally {
-    pipeline?.cleanup();
+    await pipeline?.cleanup();
     saveProgress.delete(d);
     lock.release();
   }

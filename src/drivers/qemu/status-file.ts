@@ -13,6 +13,8 @@ export interface SaveInProgress {
   wasRunning: boolean;
   /** The tsvirt process running the save. */
   ownerPid: number;
+  /** Files besides `file` the save writes (parallel channel files), removed with it. */
+  extraFiles?: string[];
 }
 
 /** One running guest. */
