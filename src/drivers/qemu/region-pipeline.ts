@@ -13,7 +13,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ActiveJob } from '../common/domain-job';
 import { MultifdSink, feedMultifd, type FeedSource } from './multifd-relay';
-import { REGION_CHUNK, copyRegions, type RegionDigest } from './region-copy';
+import { REGION_CHUNK, copyRegions, ddCopyRegions, type RegionDigest } from './region-copy';
 import type { ImageManifestPart, RestorePipeline, SavePipeline, SavePipelineContext } from './save-pipeline';
 
 function failed(detail: string): VirError {
@@ -25,6 +25,11 @@ function failed(detail: string): VirError {
  * backing file whose size is the guest's RAM. QEMU holds no other open file of that size.
  */
 export async function openGuestRam(pid: number, ramBytes: number, flags: 'r' | 'r+'): Promise<FileHandle> {
+  return open(await guestRamPath(pid, ramBytes), flags);
+}
+
+/** The /proc/PID/fd/N path of QEMU's guest RAM backend (see openGuestRam). */
+export async function guestRamPath(pid: number, ramBytes: number): Promise<string> {
   const dir = `/proc/${pid}/fd`;
   for (const fd of await readdir(dir)) {
     const p = `${dir}/${fd}`;
@@ -36,7 +41,7 @@ export async function openGuestRam(pid: number, ramBytes: number, flags: 'r' | '
     } catch {
       continue; // the fd closed meanwhile
     }
-    return open(p, flags);
+    return p;
   }
   throw VirError.report(
     ErrorCode.OPERATION_UNSUPPORTED,
@@ -65,22 +70,20 @@ export class RegionSave implements SavePipeline {
     const { ramBytes, options } = this.ctx;
     job.setChannels(options.channels);
     job.setTotal(ramBytes);
-    const ram = await openGuestRam(this.ctx.pid, ramBytes, 'r');
-    try {
-      await this.ctx.fh.truncate(this.ramOffset + ramBytes);
-      this.regions = await copyRegions({
-        src: ram,
-        srcOffset: 0,
-        dst: this.ctx.fh,
-        dstOffset: this.ramOffset,
-        size: ramBytes,
-        workers: options.channels,
-        signal: job.signal,
-        onProgress: (worker, bytes) => job.addProcessed(bytes, worker),
-      });
-    } finally {
-      await ram.close();
-    }
+    const ram = await guestRamPath(this.ctx.pid, ramBytes);
+    await this.ctx.fh.truncate(this.ramOffset + ramBytes);
+    // RAM goes to disk with O_DIRECT whatever BYPASS_CACHE says: it is written once and not
+    // read back soon, the guest's copy is already in memory, and page-cache writeback was
+    // the bottleneck of this copy on the reference machine.
+    this.regions = await ddCopyRegions({
+      srcPath: ram,
+      dstPath: this.ctx.file,
+      dstOffset: this.ramOffset,
+      size: ramBytes,
+      workers: options.channels,
+      signal: job.signal,
+      onProgress: (worker, bytes) => job.addProcessed(bytes, worker),
+    });
     job.throwIfAborted();
     this.sink = await MultifdSink.listen({
       socketPath: this.ctx.socketPath,

@@ -1,0 +1,105 @@
+/**
+ * The save side of the region layout at disk speed: one `dd` per region copies guest RAM into
+ * the image in the kernel (no pass through Node), with O_DIRECT writes and `conv=sparse` so all-
+ * zero blocks become holes, while tsvirt hashes the same regions from the (paused, unchanging)
+ * RAM for the manifest. Measured on the 2-core reference machine: the Node-only copy reached
+ * ~430 MB/s (page-cache writeback bound); dd with O_DIRECT copies 4 GiB in ~1.3 s.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
+import { VirError } from '../../../util/vir-error';
+import { REGION_CHUNK, splitRegions, type RegionDigest } from './copy-regions';
+
+/** Options of {@link ddCopyRegions}. */
+export interface DdCopyOptions {
+  /** Readable path of the RAM (e.g. /proc/PID/fd/N). */
+  srcPath: string;
+  /** The image; must already be at least dstOffset + size long. */
+  dstPath: string;
+  /** Multiple of REGION_CHUNK. */
+  dstOffset: number;
+  size: number;
+  workers: number;
+  onProgress?(worker: number, bytes: number): void;
+  signal?: AbortSignal;
+}
+
+function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; done: Promise<void> } {
+  const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const onAbort = (): void => {
+    child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const done = new Promise<void>((resolve, reject) => {
+    child.once('error', (err) => reject(VirError.system(ErrorDomain.QEMU, 'cannot run dd for the RAM copy', err)));
+    child.once('close', (code, sig) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (code === 0) return resolve();
+      if (signal?.aborted) return reject(VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled'));
+      reject(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `failed to write guest RAM into the save image: ${stderr.trim() || `dd ended with ${sig ?? `status ${code}`}`}`));
+    });
+  });
+  return { child, done };
+}
+
+async function hashRegion(srcPath: string, start: number, length: number, worker: number, o: DdCopyOptions): Promise<RegionDigest> {
+  const fh = await open(srcPath, 'r');
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(4 * REGION_CHUNK);
+  try {
+    for (let pos = 0; pos < length; ) {
+      if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - pos), start + pos);
+      if (bytesRead === 0) throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'guest RAM ended before its recorded size');
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+      o.onProgress?.(worker, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+  return { start, length, sha256: hash.digest('hex') };
+}
+
+/**
+ * Copies `size` bytes of RAM into the image with one dd per region and returns each region's
+ * digest. On any failure every dd is killed and the error is raised; the caller removes the image.
+ */
+export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
+  if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
+  const regions = splitRegions(o.size, o.workers);
+  const blk = REGION_CHUNK;
+  const copies = regions.map((r) =>
+    runDd(
+      [
+        `if=${o.srcPath}`,
+        `of=${o.dstPath}`,
+        `bs=${blk}`,
+        `skip=${r.start / blk}`,
+        `seek=${(o.dstOffset + r.start) / blk}`,
+        // In bytes: the last region may end mid-block (GNU dd then drops O_DIRECT for that write).
+        `count=${r.length}`,
+        'iflag=count_bytes',
+        'oflag=direct',
+        'conv=sparse,notrunc',
+        'status=none',
+      ],
+      o.signal,
+    ),
+  );
+  try {
+    const [digests] = await Promise.all([
+      Promise.all(regions.map((r, i) => hashRegion(o.srcPath, r.start, r.length, i + 1, o))),
+      Promise.all(copies.map((c) => c.done)),
+    ]);
+    return digests;
+  } catch (err) {
+    for (const c of copies) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+    await Promise.allSettled(copies.map((c) => c.done));
+    throw err;
+  }
+}
