@@ -4,6 +4,7 @@
  * regions), and every kind of damage to an image is refused before the guest runs, leaving the
  * files as they were.
  */
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -273,4 +274,36 @@ describe('capability detection', () => {
     expect((await dom.getState()).state).toBe(DomainState.RUNNING);
     await dom.destroy();
   });
+});
+
+describe('instant restore of a region image (RAM mapped copy-on-write)', () => {
+  it('runs the guest from the image without copying RAM, never writes the image, and guards it while mapped', async () => {
+    const { dom, hash } = await randomGuest(true);
+    const file = path.join(env.workDir, 'instant.img');
+    await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': 'region' });
+    const before = snapshot(file);
+    await conn.restoreParams({ file, 'parallel.instant': true }, SaveRestoreFlags.PAUSED);
+    expect(await pmemsaveHash(dom.uuid, FILL_AT, FILL_LEN, env.workDir)).toBe(hash);
+    // The guest's writes land in private copies of the pages, never in the image.
+    writeGuestRam(qemuPidOf(dom.uuid)!, RAM, FILL_AT, Buffer.alloc(1 << 20, 0xee));
+    await dom.resume();
+    expect(snapshot(file)).toEqual(before);
+    const e = await errorOf(dom.saveParams({ file, 'parallel.mode': 'region', 'parallel.channels': 2 }));
+    expect(e.code).toBe(ErrorCode.OPERATION_INVALID);
+    expect(e.message).toContain('parallel.instant');
+    expect((await dom.getState()).state).toBe(DomainState.RUNNING);
+    await dom.destroy();
+    // QEMU gone: the kernel dropped the loop device, the image is free again.
+    for (let i = 0; i < 100 && execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim() !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim()).toBe('');
+  }, 120000);
+
+  it('is refused for an image that is not a region image', async () => {
+    const { dom } = await randomGuest();
+    const file = path.join(env.workDir, 'not-region.img');
+    await dom.saveParams({ file, 'parallel.channels': 2 });
+    const e = await errorOf(conn.restoreParams({ file, 'parallel.instant': true }));
+    expect(e.code).toBe(ErrorCode.OPERATION_UNSUPPORTED);
+    expect(await dom.isActive()).toBe(false);
+  }, 120000);
 });

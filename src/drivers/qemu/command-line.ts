@@ -18,6 +18,11 @@ export interface CommandLineContext {
   kvmAvailable: boolean;
   /** `-incoming defer` for a restore. */
   incoming?: boolean;
+  /**
+   * Instant restore: map guest RAM privately (copy-on-write) from this file instead of the
+   * domain's own backend; the guest's writes never reach the file.
+   */
+  ramFromFile?: string;
 }
 
 /** The emulator binary and its arguments. */
@@ -90,6 +95,7 @@ export function hasSharedRamFile(def: DomainDef): boolean {
 }
 
 function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
+  if (ctx.ramFromFile) return ['-object', `memory-backend-file,id=pc.ram,size=${def.memory}K,mem-path=${esc(ctx.ramFromFile)},share=off`];
   const mb = parseMemoryBacking(def);
   if (!mb) return [];
   const { source, shared } = mb;

@@ -8,7 +8,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { parseDomainXML } from '../../conf/domain-xml';
 import { readSaveImageHeader, removeSaveImageFiles, rewriteSaveImage } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { getIntParam, getStringParam, type TypedParameter } from '../../util/typed-params';
+import { getIntParam, getStringParam, getTypedParam, type TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
 import { CreateFlags } from '../common/domain-flags';
@@ -23,6 +23,7 @@ import {
 import type { HypervisorDriver } from '../driver-table';
 import type { DomainRef, JobInfo, JobStats, NodeInfo } from '../types';
 import * as life from './lifecycle';
+import { refuseIfMapped } from './instant-restore';
 import { restoreDomain } from './restore';
 import { refreshSaveProgress, saveDomain } from './save';
 import { releaseState, type QemuDriverState } from './state';
@@ -74,7 +75,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     await saveDomain(st, dom, target, options, opts.saveMaxBandwidth);
   };
 
-  const restore = async (file: string | undefined, dxml: string | null | undefined, flags: number, channels?: number): Promise<void> => {
+  const restore = async (file: string | undefined, dxml: string | null | undefined, flags: number, channels?: number, instant?: boolean): Promise<void> => {
     if (file === undefined) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, 'missing path to restore from');
     await restoreDomain(st, {
       file,
@@ -82,6 +83,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
       bypassCache: (flags & VIR_DOMAIN_SAVE_BYPASS_CACHE) !== 0,
       runningOverride: flags & VIR_DOMAIN_SAVE_RUNNING ? 'running' : flags & VIR_DOMAIN_SAVE_PAUSED ? 'paused' : undefined,
       channels,
+      instant,
     });
   };
 
@@ -155,7 +157,8 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     },
     async domainRestoreParams(params, flags): Promise<void> {
       checkFlags(flags, RESTORE_FLAGS | VIR_DOMAIN_SAVE_PARALLEL, 'qemuDomainRestoreParams', ErrorDomain.QEMU);
-      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags, getIntParam(params, 'parallel.channels'));
+      const instant = getTypedParam(params, 'parallel.instant')?.value === true;
+      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags, getIntParam(params, 'parallel.channels'), instant);
     },
     async domainSaveImageGetXMLDesc(file, flags): Promise<string> {
       checkFlags(flags, 1 /* SECURE */, 'qemuDomainSaveImageGetXMLDesc', ErrorDomain.QEMU);
@@ -185,7 +188,9 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     },
     async domainManagedSaveRemove(dom, flags): Promise<void> {
       checkFlags(flags, 0, 'qemuDomainManagedSaveRemove', ErrorDomain.QEMU);
-      await removeSaveImageFiles(st.managedSavePath(st.resolve(dom)), ErrorDomain.QEMU);
+      const path = st.managedSavePath(st.resolve(dom));
+      refuseIfMapped(path, 'remove the managed save image');
+      await removeSaveImageFiles(path, ErrorDomain.QEMU);
     },
     async domainGetJobInfo(dom): Promise<JobInfo> {
       const d = st.resolve(dom);

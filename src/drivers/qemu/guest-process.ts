@@ -34,6 +34,8 @@ export interface LaunchOptions {
   incoming?: boolean;
   /** Extra fds the child inherits as fd 3, 4, ... (the restore stream). */
   extraFds?: number[];
+  /** Instant restore: guest RAM mapped copy-on-write from this file (see CommandLineContext). */
+  ramFromFile?: string;
 }
 
 /** A started QEMU, stopped at its first instruction (-S), monitor connected. */
@@ -65,6 +67,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
     memoryDir: paths.runDir,
     kvmAvailable: kvmAvailable(),
     incoming: opts.incoming,
+    ramFromFile: opts.ramFromFile,
   });
   const logFd = openSync(files.log, 'a', 0o600);
   const stdio: StdioOptions = ['ignore', logFd, logFd, ...(opts.extraFds ?? [])];

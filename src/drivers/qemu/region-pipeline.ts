@@ -124,6 +124,31 @@ export class RegionSave implements SavePipeline {
   }
 }
 
+/** What a region image holds, checked against its manifest and the file's size. */
+export interface RegionLayout {
+  ram: { offset: number; size: number };
+  regions: RegionDigest[];
+  device: FeedSource;
+}
+
+/** Reads and checks a region image's layout; OPERATION_FAILED naming the image when it is inconsistent. */
+export function readRegionLayout(file: string, info: SaveImageInfo): RegionLayout {
+  const m = info.manifest!;
+  const dev = m.files.find((f) => f.channel === 0);
+  if (!m.ram || !dev) throw failed(`save image '${file}' has an incomplete region manifest`);
+  const ram = m.ram;
+  const regions = m.files
+    .filter((f) => f.channel > 0)
+    .sort((a, b) => a.channel - b.channel)
+    .map((f) => ({ start: f.offset - ram.offset, length: f.length, sha256: f.sha256 }));
+  const covered = regions.reduce((n, r) => n + r.length, 0);
+  if (regions.length !== m.channels || covered !== ram.size) {
+    throw failed(`save image '${file}' region manifest covers ${covered} of ${ram.size} bytes in ${regions.length} regions`);
+  }
+  if (info.fileSize < dev.offset + dev.length) throw failed(`save image file '${file}' is truncated (${info.fileSize} bytes, expected ${dev.offset + dev.length})`);
+  return { ram, regions, device: { channel: 0, path: file, offset: dev.offset, length: dev.length, sha256: dev.sha256 } };
+}
+
 /** Restore: regions into the new guest's backend, then the device state over a socket. */
 export class RegionRestore implements RestorePipeline {
   readonly extraFds: number[] = [];
@@ -150,21 +175,9 @@ export class RegionRestore implements RestorePipeline {
   }
 
   /** Checks the image's region layout against the file before any QEMU starts. */
-  static async open(file: string, info: SaveImageInfo, socketPath: string): Promise<RegionRestore> {
-    const m = info.manifest!;
-    const dev = m.files.find((f) => f.channel === 0);
-    if (!m.ram || !dev) throw failed(`save image '${file}' has an incomplete region manifest`);
-    const regions = m.files
-      .filter((f) => f.channel > 0)
-      .sort((a, b) => a.channel - b.channel)
-      .map((f) => ({ start: f.offset - m.ram!.offset, length: f.length, sha256: f.sha256 }));
-    const covered = regions.reduce((n, r) => n + r.length, 0);
-    if (regions.length !== m.channels || covered !== m.ram.size) {
-      throw failed(`save image '${file}' region manifest covers ${covered} of ${m.ram.size} bytes in ${regions.length} regions`);
-    }
-    if (info.fileSize < dev.offset + dev.length) throw failed(`save image file '${file}' is truncated (${info.fileSize} bytes, expected ${dev.offset + dev.length})`);
-    const device: FeedSource = { channel: 0, path: file, offset: dev.offset, length: dev.length, sha256: dev.sha256 };
-    return new RegionRestore(file, m.ram, regions, device, socketPath);
+  static open(file: string, info: SaveImageInfo, socketPath: string): RegionRestore {
+    const { ram, regions, device } = readRegionLayout(file, info);
+    return new RegionRestore(file, ram, regions, device, socketPath);
   }
 
   spawned(): void {

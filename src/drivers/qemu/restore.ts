@@ -39,6 +39,8 @@ export interface RestoreRequest {
   managedFor?: QemuDomain;
   /** `parallel.channels` given by the caller: must agree with the image. */
   channels?: number;
+  /** `parallel.instant`: map a region image's RAM copy-on-write instead of copying it. */
+  instant?: boolean;
 }
 
 /** Restores an image; returns the domain, running or paused as asked. */
@@ -61,6 +63,7 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
     bypassCache: req.bypassCache,
     channels: req.channels,
     socketPath: runFiles(st.paths, def.uuid).migration,
+    instant: req.instant,
   });
   let added = false;
   let d: QemuDomain | undefined;
@@ -81,7 +84,7 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
   pipeline.attach?.(job);
   const lock = acquireDomainLock(runFiles(st.paths, def.uuid).lock, `domain '${def.name}'`);
   try {
-    const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never }, PausedReason.MIGRATION);
+    const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never, ramFromFile: pipeline.ramFromFile }, PausedReason.MIGRATION);
     pipeline.spawned();
     // Probed on first use, so a process that reconnected to a running guest knows them too.
     const caps = (await capabilitiesFor(dom.proc!.emulator, qmp)).migrationCapabilities;

@@ -20,6 +20,7 @@ import type { SaveOptions } from '../common/save-options';
 import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
+import { InstantRegionRestore } from './instant-restore';
 
 /** What a save pipeline is given. */
 export interface SavePipelineContext {
@@ -74,6 +75,8 @@ export interface RestorePipeline {
   readonly uri: string;
   /** Capabilities to turn on besides `events`. */
   readonly capabilities: readonly string[];
+  /** Instant restore: map guest RAM copy-on-write from this file instead of the domain's backend. */
+  readonly ramFromFile?: string;
   /** Migration parameters the destination must share with the source (multifd channels, compression). */
   readonly parameters?: Record<string, unknown>;
   /** Called once QEMU has inherited the fds: the driver's copies are closed. */
@@ -278,12 +281,17 @@ export interface RestorePipelineContext {
   channels?: number;
   /** UNIX socket path for socket transports. */
   socketPath: string;
+  /** `parallel.instant`: map a region image's RAM instead of copying it. */
+  instant?: boolean;
 }
 
 /** Chooses how to feed an image's stream to QEMU, from what the image says about itself. */
 export async function createRestorePipeline(ctx: RestorePipelineContext): Promise<RestorePipeline> {
   const { file, info } = ctx;
   const mode = info.manifest?.mode ?? 'single';
+  if (ctx.instant && mode !== 'region') {
+    throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, `instant restore needs an image saved with parallel.mode 'region'; '${file}' is a '${mode}' image`);
+  }
   if (mode === 'files') {
     const sources = await checkMultifdImage(file, info, ctx.channels);
     return new MultifdRestore(sources, info.manifest!.channels, info.manifest!.compression, ctx.socketPath);
@@ -292,7 +300,7 @@ export async function createRestorePipeline(ctx: RestorePipelineContext): Promis
     throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `image '${file}' was saved with ${info.manifest?.channels ?? 1} parallel channels, not ${ctx.channels}`);
   }
   if (mode === 'region') {
-    return RegionRestore.open(file, info, ctx.socketPath);
+    return ctx.instant ? InstantRegionRestore.open(file, info, ctx.socketPath) : RegionRestore.open(file, info, ctx.socketPath);
   }
   const format = info.header.format as SaveImageFormat;
   requireCompressor(format);

@@ -26,6 +26,7 @@ import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
 import { MigrationProgress, migrationFailed, setMigrationCapabilities, setMigrationParameters, waitMigrationEnd } from './migration';
 import { runFiles } from './paths';
 import { hasSharedRamFile } from './command-line';
+import { refuseIfMapped } from './instant-restore';
 import { createSavePipeline, type SavePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
 
@@ -87,6 +88,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
         "parallel.mode 'region' needs guest RAM in a shared memfd or file backend (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)",
       );
     }
+    refuseIfMapped(file, 'overwrite the save image');
     replaced = await imageChannelFiles(file, ErrorDomain.QEMU);
     try {
       fh = await open(file, 'w', 0o600);
