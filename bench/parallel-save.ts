@@ -26,6 +26,8 @@ interface Mode {
   params: Record<string, string | number>;
   /** Also restore with a cold page cache. */
   cold: boolean;
+  /** Also restore with parallel.instant (region images). */
+  instant?: boolean;
 }
 
 const MODES: Mode[] = [
@@ -34,7 +36,7 @@ const MODES: Mode[] = [
   { label: 'files, 2 channels, zstd', params: { 'parallel.channels': 2, 'parallel.mode': 'files', 'parallel.compression': 'zstd' }, cold: false },
   { label: 'files, 4 channels', params: { 'parallel.channels': 4, 'parallel.mode': 'files', 'parallel.compression': 'none' }, cold: true },
   { label: 'files, 4 channels, zstd', params: { 'parallel.channels': 4, 'parallel.mode': 'files', 'parallel.compression': 'zstd' }, cold: false },
-  { label: 'region, 4 workers', params: { 'parallel.channels': 4, 'parallel.mode': 'region' }, cold: true },
+  { label: 'region, 4 workers', params: { 'parallel.channels': 4, 'parallel.mode': 'region' }, cold: true, instant: true },
 ];
 
 const DD_W = 'dd write conv=fdatasync';
@@ -46,6 +48,7 @@ const DD_RC = 'dd read (cold)';
 const save = (m: Mode): string => `save: ${m.label}`;
 const restore = (m: Mode): string => `restore: ${m.label}`;
 const restoreCold = (m: Mode): string => `restore after drop_caches: ${m.label}`;
+const restoreInstant = (m: Mode): string => `instant restore (RAM mapped, cold cache): ${m.label}`;
 
 /** One guest through every mode, `ROUNDS` times, with the yardsticks in each round. */
 async function benchGuest(group: string, name: string, bytes: number, randomBytes: number | undefined, dir: string, res: Results): Promise<void> {
@@ -59,6 +62,7 @@ async function benchGuest(group: string, name: string, bytes: number, randomByte
     res.declare(group, save(m), DD_W, bytes);
     res.declare(group, restore(m), yardsticks ? DD_R : undefined, bytes);
     if (m.cold && yardsticks) res.declare(group, restoreCold(m), DD_RC, bytes);
+    if (m.instant) res.declare(group, restoreInstant(m), undefined, bytes);
   }
   for (const l of yardsticks ? [DD_W, DD_WD, CP, DD_R, DD_RC] : [DD_W]) res.declare(group, l);
 
@@ -88,6 +92,15 @@ async function benchGuest(group: string, name: string, bytes: number, randomByte
           dropCaches();
           op = await runOp({ op: 'restore', file: img });
           res.addOp(group, restoreCold(m), op, moved);
+        }
+        if (m.instant) {
+          await runOp({ op: 'destroy', name });
+          dropCaches();
+          op = await runOp({ op: 'restore', file: img, params: { 'parallel.instant': true } });
+          res.addOp(group, restoreInstant(m), op, moved);
+          // Back to a guest with RAM of its own: the next save must not write the mapped image.
+          await runOp({ op: 'destroy', name });
+          await runOp({ op: 'restore', file: img });
         }
         removeImage(img);
       }
@@ -126,10 +139,11 @@ const NOTES = `
 - Restores run right after their save (the image is in the page cache, as a save leaves it);
   "restore after drop_caches" destroys that guest, drops the page cache and restores the same
   image again. Restores include starting QEMU and end with the guest ready (paused, as saved).
-- Instant (lazily mapped, copy-on-write) restore is **not implemented**: QEMU 7.2's
-  \`memory-backend-file\` has no \`offset\` property, so the RAM region inside the image cannot be
-  mapped as guest memory; there is no number for it here. (The lab figure in
-  \`../shared/reference/qemu-save.md\`, 0.01 s, came from a separate RAM file.)
+- Instant restore (\`parallel.instant\`, region images): the image's RAM region is mapped
+  copy-on-write as the guest's memory (through a loop device, since QEMU 7.2's
+  \`memory-backend-file\` has no \`offset\`), after a drop_caches; the row's time is the whole
+  \`restoreParams\` call (QEMU start, loop device, device state) with the guest ready, paused.
+  Pages then load on demand as the guest touches them.
 - The breakdown uses QEMU's own \`query-migrate\` \`total-time\` polled during the save: "before
   QEMU streams" includes region mode's RAM copy by tsvirt's workers; "QEMU streaming" is QEMU's
   send time (for multi-file: into tsvirt's socket relay); "after QEMU completed" is the relay
@@ -151,20 +165,17 @@ const NOTES = `
   water per stream) show in the peak RSS. Restore is the same relay backwards: one Node thread
   reads 4 MiB chunks (a fresh buffer each), hashes and writes them to N sockets, which makes it
   slower than QEMU reading the single image itself.
-- Region mode: the save's time is almost all tsvirt's RAM copy, before QEMU sends the (tiny)
-  device state: each worker reads 2 MiB from the memfd into a buffer, hashes it on the main
-  thread (all workers share that one thread), compares it with zeros and writes it, without
-  overlapping read and write. Its restore is the fastest for random RAM (parallel positional
-  writes into the new guest's memfd, no QEMU stream parsing), but for a mostly-zero guest it
-  is the slowest: it reads and hashes the whole RAM region, holes included.
+- Region mode: the save's time is tsvirt's RAM copy before QEMU sends the (tiny) device state:
+  one \`dd\` per region copies RAM into the image in the kernel with O_DIRECT writes and
+  \`conv=sparse\` (zero blocks become holes) while Node hashes the same regions (SHA-256, one
+  thread). Its restore is the fastest for random RAM (parallel positional writes into the new
+  guest's memfd, no QEMU stream parsing), but for a mostly-zero guest it is the slowest: it
+  reads and hashes the whole RAM region, holes included.
 - Mostly-zero guest restores (every mode, about 3 s here) are dominated by QEMU itself: while
   loading zero pages QEMU checks each page of the fresh memfd backend, and reading a shared
   memfd page allocates it, so all of the guest's RAM is touched.
-- Instant restore is not implemented (see above), so no row exists for it.
-- Saves from a process that did not start the guest needed a workaround (see the benchmark's
-  child script): the driver probes QEMU's migration capabilities only when it spawns a QEMU, so
-  after a reconnect the multifd / x-ignore-shared modes would be refused and a single-stream
-  save waits for a MIGRATION event that never arrives (no capability, not even \`events\`, is on).
+- Instant restore maps instead of copying, so its time does not grow with RAM: QEMU's start
+  and the device state dominate.
 `;
 
 async function main(): Promise<void> {
@@ -189,8 +200,6 @@ async function main(): Promise<void> {
       '',
       `## Results (medians of ${ROUNDS} rounds; MB = 10^6 bytes)`,
       table,
-      '',
-      'Instant restore (lazy mapping of the image as guest RAM): not implemented on QEMU 7.2, not measured.',
       '',
       "## Where a save's time goes (medians)",
       breakdown,

@@ -10,7 +10,7 @@
  * Prints one OpResult JSON line.
  */
 import fs from 'node:fs';
-import { Connect, CreateFlags } from '../src';
+import { Connect } from '../src';
 import { qemuMonitorCommand } from '../src/drivers/qemu';
 
 /** What the parent asks for. */
@@ -19,7 +19,7 @@ export interface OpRequest {
   /** Domain name (save, destroy). */
   name?: string;
   file?: string;
-  params?: Record<string, string | number>;
+  params?: Record<string, string | number | boolean>;
   flags?: number;
 }
 
@@ -53,18 +53,6 @@ interface MigrateInfo {
 function statusKiB(field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync('/proc/self/status', 'latin1'));
   return m ? Number(m[1]) : 0;
-}
-
-/**
- * Works around a driver gap: QEMU's migration capabilities are probed only when this process
- * spawns a QEMU, so a process that merely reconnected to a running guest turns no capability on
- * (not even `events`) and its save waits for a MIGRATION event that never comes. Starting and
- * destroying a tiny throwaway guest fills the per-binary cache first (outside the timing).
- */
-async function probeCapabilities(conn: Connect): Promise<void> {
-  const xml = `<domain type='qemu'><name>bench-probe-${process.pid}</name><memory unit='MiB'>16</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>`;
-  const dom = await conn.createXML(xml, CreateFlags.START_PAUSED);
-  await dom.destroy();
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -126,7 +114,6 @@ async function main(): Promise<void> {
       out.ms = performance.now() - t0;
     } else {
       const dom = await conn.lookupDomainByName(req.name!);
-      if (req.op === 'save') await probeCapabilities(conn);
       const watch = req.op === 'save' ? await watchMigration(dom.uuid, performance.now()) : undefined;
       const t0 = performance.now();
       if (req.op === 'destroy') {
