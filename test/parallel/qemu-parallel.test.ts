@@ -59,6 +59,8 @@ describe('multi-file parallel save (multifd)', () => {
     [2, 'none'],
     [4, 'none'],
     [2, 'zlib'],
+    [4, 'zlib'],
+    [2, 'zstd'],
     [4, 'zstd'],
   ])('keeps guest RAM with %i channel(s), compression %s', async (channels, compression) => {
     const { dom, hash } = await randomGuest();
@@ -75,6 +77,16 @@ describe('multi-file parallel save (multifd)', () => {
     expect(await pmemsaveHash(dom.uuid, FILL_AT, FILL_LEN, env.workDir)).toBe(hash);
     await dom.destroy();
   }, 120000);
+
+  it('refuses multifd compression for a single stream instead of ignoring it', async () => {
+    const { dom } = await randomGuest();
+    const file = path.join(env.workDir, 'single-zstd.img');
+    const e = await errorOf(dom.saveParams({ file, 'parallel.channels': 1, 'parallel.compression': 'zstd' }));
+    expect(e.code).toBe(ErrorCode.CONFIG_UNSUPPORTED);
+    expect(imageFiles(file)).toEqual([]);
+    expect((await dom.getState()).state).toBe(DomainState.RUNNING);
+    await dom.destroy();
+  });
 
   it('reports bytes per channel in the completed job', async () => {
     const { dom } = await randomGuest();

@@ -112,6 +112,21 @@ export class DomainRegistry<T extends DomainObj> {
     if (i >= 0) this.domains.splice(i, 1);
   }
 
+  /**
+   * Records that a domain stopped: shut off with `reason`, no id, a pending definition applied,
+   * and a transient domain forgotten.
+   */
+  shutoff(d: T, reason: number): void {
+    d.state = DomainState.SHUTOFF;
+    d.reason = reason;
+    d.id = -1;
+    if (d.nextDef) {
+      d.def = d.nextDef;
+      d.nextDef = undefined;
+    }
+    if (!d.persistent) this.remove(d);
+  }
+
   /** A fresh runtime id (ids already seen are never reused). */
   allocateId(): number {
     return this.nextId++;

@@ -17,9 +17,8 @@ import type { SaveImageInfo } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ActiveJob } from '../common/domain-job';
-import { feedMultifd, type FeedSource } from './multifd-relay';
-import { readRegionLayout } from './region-pipeline';
-import type { RestorePipeline } from './save-pipeline';
+import type { FeedSource } from './multifd-relay';
+import { DeviceStateRestore, readRegionLayout } from './region-pipeline';
 
 function losetup(args: string[]): string {
   try {
@@ -52,21 +51,15 @@ export function refuseIfMapped(file: string, what: string): void {
 }
 
 /** Region image restored by mapping its RAM region instead of copying it. */
-export class InstantRegionRestore implements RestorePipeline {
-  readonly extraFds: number[] = [];
-  readonly uri: string;
-  readonly capabilities = ['x-ignore-shared'];
-  readonly parameters: Record<string, unknown> = {};
-  private feeding: Promise<void> | null = null;
-  private job?: ActiveJob;
+export class InstantRegionRestore extends DeviceStateRestore {
   private attachedLoop: string | null;
 
   private constructor(
     readonly ramFromFile: string,
-    private readonly device: FeedSource,
-    private readonly socketPath: string,
+    device: FeedSource,
+    socketPath: string,
   ) {
-    this.uri = `unix:${socketPath}`;
+    super(device, socketPath);
     this.attachedLoop = ramFromFile;
   }
 
@@ -84,23 +77,14 @@ export class InstantRegionRestore implements RestorePipeline {
     return new InstantRegionRestore(loop, device, socketPath);
   }
 
-  attach(job: ActiveJob): void {
-    this.job = job;
+  override attach(job: ActiveJob): void {
+    super.attach(job);
     job.setTotal(this.device.length);
   }
 
   spawned(): void {
     // QEMU has the device open: detach lazily, the kernel frees it when QEMU closes it.
     this.detach();
-  }
-
-  afterIncoming(): Promise<void> {
-    this.feeding = feedMultifd({ socketPath: this.socketPath, sources: [this.device], onProgress: (_c, n) => this.job?.addProcessed(n) });
-    return this.feeding;
-  }
-
-  async finish(): Promise<void> {
-    await this.feeding;
   }
 
   cleanup(): void {

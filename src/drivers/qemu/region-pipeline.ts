@@ -149,20 +149,20 @@ export function readRegionLayout(file: string, info: SaveImageInfo): RegionLayou
   return { ram, regions, device: { channel: 0, path: file, offset: dev.offset, length: dev.length, sha256: dev.sha256 } };
 }
 
-/** Restore: regions into the new guest's backend, then the device state over a socket. */
-export class RegionRestore implements RestorePipeline {
+/**
+ * What every region-image restore shares: QEMU listens with x-ignore-shared, and tsvirt feeds
+ * the device state stream (verified against its checksum) once `migrate-incoming` was sent.
+ */
+export abstract class DeviceStateRestore implements RestorePipeline {
   readonly extraFds: number[] = [];
   readonly uri: string;
   readonly capabilities = ['x-ignore-shared'];
   readonly parameters: Record<string, unknown> = {};
+  protected job?: ActiveJob;
   private feeding: Promise<void> | null = null;
-  private job?: ActiveJob;
 
-  private constructor(
-    private readonly file: string,
-    private readonly ram: { offset: number; size: number },
-    private readonly regions: RegionDigest[],
-    private readonly device: FeedSource,
+  protected constructor(
+    protected readonly device: FeedSource,
     private readonly socketPath: string,
   ) {
     this.uri = `unix:${socketPath}`;
@@ -170,6 +170,36 @@ export class RegionRestore implements RestorePipeline {
 
   attach(job: ActiveJob): void {
     this.job = job;
+  }
+
+  abstract spawned(): void;
+
+  afterIncoming(): Promise<void> {
+    this.feeding = feedMultifd({ socketPath: this.socketPath, sources: [this.device], onProgress: (_c, bytes) => this.job?.addProcessed(bytes) });
+    return this.feeding;
+  }
+
+  async finish(): Promise<void> {
+    await this.feeding;
+  }
+
+  abstract cleanup(): void;
+}
+
+/** Restore: regions into the new guest's backend, then the device state over a socket. */
+export class RegionRestore extends DeviceStateRestore {
+  private constructor(
+    private readonly file: string,
+    private readonly ram: { offset: number; size: number },
+    private readonly regions: RegionDigest[],
+    device: FeedSource,
+    socketPath: string,
+  ) {
+    super(device, socketPath);
+  }
+
+  override attach(job: ActiveJob): void {
+    super.attach(job);
     job.setChannels(this.regions.length);
     job.setTotal(this.ram.size + this.device.length);
   }
@@ -202,15 +232,6 @@ export class RegionRestore implements RestorePipeline {
     } finally {
       await Promise.all([src.close(), dst.close()]);
     }
-  }
-
-  afterIncoming(): Promise<void> {
-    this.feeding = feedMultifd({ socketPath: this.socketPath, sources: [this.device], onProgress: (_c, bytes) => this.job?.addProcessed(bytes) });
-    return this.feeding;
-  }
-
-  async finish(): Promise<void> {
-    await this.feeding;
   }
 
   cleanup(): void {

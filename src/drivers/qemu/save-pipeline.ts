@@ -178,7 +178,16 @@ export function createSavePipeline(ctx: SavePipelineContext): SavePipeline {
     requireCapability(ctx.qemuCapabilities, 'mapped-ram', "image_format 'sparse'");
     throw unsupportedMode("image_format 'sparse' (mapped-ram) is not implemented by tsvirt yet; use 'parallel.mode' 'files' or 'region'");
   }
-  if (ctx.options.mode === 'single') return new ExecStreamSave(ctx);
+  if (ctx.options.mode === 'single') {
+    if (ctx.options.compression !== 'none') {
+      throw VirError.report(
+        ErrorCode.CONFIG_UNSUPPORTED,
+        ErrorDomain.QEMU,
+        "parallel.compression compresses multifd channels (parallel.channels > 1); compress a single stream with image_format",
+      );
+    }
+    return new ExecStreamSave(ctx);
+  }
   if (ctx.options.imageFormat !== SaveImageFormat.RAW) {
     throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, "image_format cannot be combined with a parallel save: use 'parallel.compression'");
   }

@@ -9,7 +9,7 @@ import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/doma
 import { ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { DomainRegistry } from '../common/domain-registry';
-import { DomainEventType, DomainState, EventDetail, ShutoffReason } from '../types';
+import { DomainEventType, EventDetail, ShutoffReason } from '../types';
 import type { QemuDomain, QemuProcess } from './domain-obj';
 import type { QmpClient, QmpEvent } from './qmp';
 import { runFiles, type QemuPaths } from './paths';
@@ -117,14 +117,7 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     const files = runFiles(this.paths, d.def.uuid);
     removeStatus(files.status);
     rmSync(files.monitor, { force: true });
-    d.state = DomainState.SHUTOFF;
-    d.reason = reason;
-    d.id = -1;
-    if (d.nextDef) {
-      d.def = d.nextDef;
-      d.nextDef = undefined;
-    }
-    if (!d.persistent) this.remove(d);
+    this.shutoff(d, reason);
     this.events.emit({ domain: ev, event: DomainEventType.STOPPED, detail });
   }
 }

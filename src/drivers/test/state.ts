@@ -41,14 +41,7 @@ export class TestState extends DomainRegistry<TestDomain> {
 
   /** Stops a domain; a transient one disappears, a pending definition takes effect. */
   stop(d: TestDomain, reason: ShutoffReason): void {
-    d.state = DomainState.SHUTOFF;
-    d.reason = reason;
-    d.id = -1;
-    if (d.nextDef) {
-      d.def = d.nextDef;
-      d.nextDef = undefined;
-    }
-    if (!d.persistent) this.remove(d);
+    this.shutoff(d, reason);
   }
 
   /** The managed save image path of a domain. */
