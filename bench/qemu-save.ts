@@ -131,10 +131,6 @@ const NOTES = `
   reads of the same file.
 - tsvirt's own process stays at about Node's baseline (peak RSS): the stream never passes
   through Node in single-stream mode.
-- These figures were taken while the driver still needed a workaround for saves from a process
-  that had not started the guest (it probed QEMU's capabilities only when spawning QEMU); the
-  driver now probes on first use and the workaround is gone. The single-stream pipeline measured
-  here is unchanged.
 `;
 
 async function main(): Promise<void> {
