@@ -26,9 +26,12 @@ afterAll(async () => {
   teardownQemuEnv(env);
 });
 
-/** Run dir files of a domain (status, socket, lock, writer status) except QEMU's log, which is kept. */
+/**
+ * Run dir files of a domain (status, socket, lock, writer status) except what is kept on
+ * purpose: QEMU's log, and the record of why an inactive persistent domain stopped.
+ */
 function runLeftovers(uuid: string): string[] {
-  return fs.readdirSync(env.runDir).filter((f) => f.startsWith(uuid) && !f.endsWith('.log'));
+  return fs.readdirSync(env.runDir).filter((f) => f.startsWith(uuid) && !f.endsWith('.log') && !f.endsWith('.shutoff'));
 }
 
 async function guest(c: Connect, mib = 64): Promise<Domain> {
@@ -52,6 +55,7 @@ describe('save failures', () => {
       expect(fs.existsSync(file)).toBe(false);
       expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.CRASHED });
       expect(runLeftovers(dom.uuid)).toEqual([]);
+      expect(fs.readFileSync(path.join(env.runDir, `${dom.uuid}.shutoff`), 'utf8').trim()).toBe(String(ShutoffReason.CRASHED));
       expect(qemuPidsUnder(env.root).length).toBe(0);
       await dom.undefine();
     } finally {

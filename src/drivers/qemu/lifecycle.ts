@@ -20,6 +20,8 @@ import {
   type DomainStateInfo,
 } from '../types';
 import type { QemuDomain } from './domain-obj';
+import { runFiles } from './paths';
+import { refuseIfMapped } from './instant-restore';
 import { launchQemu, type LaunchOptions } from './guest-process';
 import { capabilitiesFor } from './capabilities';
 import { terminateProcess } from './process';
@@ -80,6 +82,7 @@ export function defineXML(st: QemuDriverState, xml: string, flags: number): Doma
  */
 export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: LaunchOptions, pausedReason: PausedReason): Promise<QmpClient> {
   const launched = await launchQemu(st.paths, d.def, opts);
+  rmSync(runFiles(st.paths, d.def.uuid).shutoff, { force: true });
   d.proc = { pid: launched.pid, monitorPath: launched.monitorPath, emulator: launched.emulator, qmp: launched.qmp, stopping: false };
   d.id = st.allocateId();
   d.state = DomainState.PAUSED;
@@ -156,8 +159,10 @@ export function undefine(st: QemuDriverState, ref: DomainRef, flags: number): vo
   if (existsSync(managed)) {
     if (!(flags & UndefineFlags.MANAGED_SAVE)) throw invalid('Refusing to undefine while domain managed save image exists');
   }
+  refuseIfMapped(managed, 'remove the managed save image');
   st.deleteConfig(d.def.name);
   rmSync(managed, { force: true });
+  rmSync(runFiles(st.paths, d.def.uuid).shutoff, { force: true });
   st.emit(d, DomainEventType.UNDEFINED, EventDetail.undefined.REMOVED);
   d.nextDef = undefined;
   if (st.isActive(d)) d.persistent = false;

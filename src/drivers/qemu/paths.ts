@@ -42,7 +42,7 @@ export function systemPaths(): QemuPaths {
 }
 
 /** File names of one domain inside `runDir` (keyed by UUID: names may be long, sockets may not). */
-export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock: string; monitor: string; log: string; done: string; migration: string } {
+export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock: string; monitor: string; log: string; done: string; migration: string; shutoff: string } {
   const base = join(paths.runDir, uuid);
   return {
     status: `${base}.json`,
@@ -52,5 +52,7 @@ export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock
     done: `${base}.done`,
     /** UNIX socket of a multifd or x-ignore-shared migration. */
     migration: `${base}.mig`,
+    /** Why an inactive persistent domain stopped (so `saved` survives the process). */
+    shutoff: `${base}.shutoff`,
   };
 }

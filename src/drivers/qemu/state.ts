@@ -65,6 +65,7 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
         }
         const { dom } = this.addOrMatch(def);
         dom.persistent = true;
+        dom.reason = readShutoffReason(runFiles(this.paths, def.uuid).shutoff);
       } catch (err) {
         log.warn({ file: f, err: (err as Error).message }, 'skipping unreadable domain config');
       }
@@ -118,7 +119,19 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     removeStatus(files.status);
     rmSync(files.monitor, { force: true });
     this.shutoff(d, reason);
+    // Another process (the next tsvirsh, a restarted daemon) must still see "shut off (saved)".
+    if (d.persistent) writeFileSync(files.shutoff, `${reason}\n`, { mode: 0o600 });
     this.events.emit({ domain: ev, event: DomainEventType.STOPPED, detail });
+  }
+}
+
+/** The recorded reason an inactive domain stopped, or UNKNOWN. */
+function readShutoffReason(path: string): number {
+  try {
+    const n = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    return Number.isInteger(n) && n >= 0 ? n : ShutoffReason.UNKNOWN;
+  } catch {
+    return ShutoffReason.UNKNOWN;
   }
 }
 
