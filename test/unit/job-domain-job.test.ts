@@ -110,6 +110,8 @@ describe('resolveSaveOptions', () => {
       imageFormat: 0,
       channels: 1,
       channelsRequested: false,
+      channelsParam: undefined,
+      instant: false,
       compression: 'none',
       mode: 'single',
       bypassCache: false,
@@ -121,7 +123,8 @@ describe('resolveSaveOptions', () => {
   test('PARALLEL alone gives the default channel count; parallel.channels alone implies parallel', () => {
     expect(resolveSaveOptions([], F.VIR_DOMAIN_SAVE_PARALLEL)).toMatchObject({ channels: F.DEFAULT_PARALLEL_CHANNELS, mode: 'files', channelsRequested: true });
     expect(resolveSaveOptions([i('parallel.channels', 2), s('parallel.mode', 'region')], 0)).toMatchObject({ channels: 2, mode: 'region' });
-    expect(resolveSaveOptions([i('parallel.channels', 1), s('parallel.mode', 'region')], F.VIR_DOMAIN_SAVE_PARALLEL)).toMatchObject({ channels: 1, mode: 'single' });
+    // A named layout is kept even with one channel (one region worker); only an unnamed one is plain.
+    expect(resolveSaveOptions([i('parallel.channels', 1), s('parallel.mode', 'region')], F.VIR_DOMAIN_SAVE_PARALLEL)).toMatchObject({ channels: 1, mode: 'region' });
     expect(resolveSaveOptions([s('image_format', 'zstd'), s('parallel.compression', 'zlib')], F.VIR_DOMAIN_SAVE_BYPASS_CACHE | F.VIR_DOMAIN_SAVE_PAUSED)).toMatchObject({
       imageFormat: 5,
       compression: 'zlib',
@@ -166,5 +169,28 @@ describe('DomainEventHub', () => {
     hub.emit({ domain: DOM, event: DomainEventType.STARTED, detail: 0 });
     await new Promise((r) => setImmediate(r));
     expect(seen.length).toBe(1);
+  });
+});
+
+describe('resolveSaveOptions: layouts and restore parameters', () => {
+  const s = (field: string, value: string): TypedParameter => ({ field, type: TypedParamType.STRING, value });
+  const i = (field: string, value: number): TypedParameter => ({ field, type: TypedParamType.INT, value });
+
+  it('a named layout asks for a parallel save with the default channel count', () => {
+    const o = resolveSaveOptions([s('parallel.mode', 'region')], 0);
+    expect(o.mode).toBe('region');
+    expect(o.channels).toBe(4);
+  });
+
+  it('one channel with no layout is the plain single stream; with a layout it keeps the layout', () => {
+    expect(resolveSaveOptions([i('parallel.channels', 1)], 0).mode).toBe('single');
+    expect(resolveSaveOptions([i('parallel.channels', 1), s('parallel.mode', 'region')], 0).mode).toBe('region');
+  });
+
+  it('keeps the channel count the caller gave, and parallel.instant, for restore', () => {
+    expect(resolveSaveOptions([], 1 << 4).channelsParam).toBeUndefined();
+    expect(resolveSaveOptions([i('parallel.channels', 2)], 0).channelsParam).toBe(2);
+    expect(resolveSaveOptions([{ field: 'parallel.instant', type: TypedParamType.BOOLEAN, value: true }], 0).instant).toBe(true);
+    expect(resolveSaveOptions([], 0).instant).toBe(false);
   });
 });

@@ -29,3 +29,5 @@ export const VIR_DOMAIN_SAVE_PARAM_PARALLEL_CHANNELS = 'parallel.channels';
 export const TSVIRT_SAVE_PARAM_PARALLEL_COMPRESSION = 'parallel.compression';
 /** tsvirt: 'files' (the RFC's FILE.k files) or 'region' (one file, one region per channel). */
 export const TSVIRT_SAVE_PARAM_PARALLEL_MODE = 'parallel.mode';
+/** tsvirt restore: map a region image's RAM copy-on-write instead of copying it. */
+export const TSVIRT_RESTORE_PARAM_INSTANT = 'parallel.instant';

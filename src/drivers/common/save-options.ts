@@ -3,12 +3,13 @@
  * them the same way whatever API (Save, SaveFlags, SaveParams, ManagedSave) the caller used.
  */
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { getIntParam, getStringParam, type TypedParameter } from '../../util/typed-params';
+import { getIntParam, getStringParam, getTypedParam, type TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { SAVE_IMAGE_FORMAT_NAMES, SaveImageFormat } from '../../conf/save-image/header';
 import type { SaveCompression, SaveImageMode } from '../../conf/save-image/manifest';
 import {
   DEFAULT_PARALLEL_CHANNELS,
+  TSVIRT_RESTORE_PARAM_INSTANT,
   TSVIRT_SAVE_PARAM_PARALLEL_COMPRESSION,
   TSVIRT_SAVE_PARAM_PARALLEL_MODE,
   VIR_DOMAIN_SAVE_BYPASS_CACHE,
@@ -31,12 +32,16 @@ export interface SaveOptions {
   imageFormat: SaveImageFormat;
   /** Number of channels; 1 = a plain single stream. */
   channels: number;
-  /** True when the caller asked for a channel count (param or PARALLEL flag). */
+  /** True when the caller asked for a parallel save (channel count, layout or PARALLEL flag). */
   channelsRequested: boolean;
+  /** The `parallel.channels` parameter as given (restore checks it against the image). */
+  channelsParam?: number;
   compression: SaveCompression;
   mode: SaveImageMode;
   bypassCache: boolean;
   resetNvram: boolean;
+  /** Restore only: `parallel.instant`, map a region image's RAM instead of copying it. */
+  instant: boolean;
   /** RUNNING / PAUSED flags: how to leave the guest after restore. */
   runningOverride: 'running' | 'paused' | undefined;
 }
@@ -73,14 +78,16 @@ export function resolveSaveOptions(
   if (asked !== undefined && asked < 1) {
     throw VirError.report(ErrorCode.INVALID_ARG, domain, 'number of parallel save channels cannot be less than 1');
   }
-  const parallel = (flags & VIR_DOMAIN_SAVE_PARALLEL) !== 0 || asked !== undefined;
+  const modeParam = getStringParam(params, TSVIRT_SAVE_PARAM_PARALLEL_MODE);
+  // Naming a channel count or a layout asks for a parallel save as much as the flag does.
+  const parallel = (flags & VIR_DOMAIN_SAVE_PARALLEL) !== 0 || asked !== undefined || modeParam !== undefined;
   const channels = asked ?? (parallel ? DEFAULT_PARALLEL_CHANNELS : 1);
 
   const comp = getStringParam(params, TSVIRT_SAVE_PARAM_PARALLEL_COMPRESSION) ?? 'none';
   if (!COMPRESSIONS.includes(comp as SaveCompression)) {
     throw VirError.report(ErrorCode.INVALID_ARG, domain, `Invalid parallel.compression '${comp}'`);
   }
-  const modeName = getStringParam(params, TSVIRT_SAVE_PARAM_PARALLEL_MODE) ?? 'files';
+  const modeName = modeParam ?? 'files';
   if (!MODES.includes(modeName)) {
     throw VirError.report(ErrorCode.INVALID_ARG, domain, `Invalid parallel.mode '${modeName}'`);
   }
@@ -91,8 +98,11 @@ export function resolveSaveOptions(
     imageFormat,
     channels,
     channelsRequested: parallel,
+    channelsParam: asked,
     compression: comp as SaveCompression,
-    mode: channels === 1 ? 'single' : (modeName as SaveImageMode),
+    // One channel without a named layout is libvirt's plain single-stream image.
+    mode: modeParam === undefined && channels === 1 ? 'single' : (modeName as SaveImageMode),
+    instant: getTypedParam(params, TSVIRT_RESTORE_PARAM_INSTANT)?.value === true,
     bypassCache: (flags & VIR_DOMAIN_SAVE_BYPASS_CACHE) !== 0,
     resetNvram: (flags & VIR_DOMAIN_SAVE_RESET_NVRAM) !== 0,
     runningOverride:

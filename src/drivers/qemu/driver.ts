@@ -8,7 +8,7 @@ import { cpus, hostname, totalmem } from 'node:os';
 import { parseDomainXML } from '../../conf/domain-xml';
 import { readSaveImageHeader, removeSaveImageFiles, rewriteSaveImage } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { getIntParam, getStringParam, getTypedParam, type TypedParameter } from '../../util/typed-params';
+import type { TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
 import { CreateFlags } from '../common/domain-flags';
@@ -157,8 +157,8 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     },
     async domainRestoreParams(params, flags): Promise<void> {
       checkFlags(flags, RESTORE_FLAGS | VIR_DOMAIN_SAVE_PARALLEL, 'qemuDomainRestoreParams', ErrorDomain.QEMU);
-      const instant = getTypedParam(params, 'parallel.instant')?.value === true;
-      await restore(getStringParam(params, 'file'), getStringParam(params, 'dxml'), flags, getIntParam(params, 'parallel.channels'), instant);
+      const opts = resolveSaveOptions(params, flags, ErrorDomain.QEMU);
+      await restore(opts.file, opts.dxml, flags, opts.channelsParam, opts.instant);
     },
     async domainSaveImageGetXMLDesc(file, flags): Promise<string> {
       checkFlags(flags, 1 /* SECURE */, 'qemuDomainSaveImageGetXMLDesc', ErrorDomain.QEMU);

@@ -39,8 +39,17 @@ export async function restoreImage(ctx: TestContext, path: string, opts: SaveOpt
     checkSameDomain(def, replacement);
     def = replacement;
   }
+  // The test hypervisor has no guest RAM to map: an instant restore of a region image reads it
+  // like a copy restore, and is refused for other layouts as the QEMU driver refuses it.
+  if (opts.instant && info.manifest?.mode !== 'region') {
+    throw VirError.report(
+      ErrorCode.OPERATION_UNSUPPORTED,
+      ErrorDomain.TEST,
+      `instant restore needs an image saved with parallel.mode 'region'; '${path}' is a '${info.manifest?.mode ?? 'single'}' image`,
+    );
+  }
   const imageChannels = info.manifest?.channels ?? 1;
-  if (opts.channelsRequested && opts.channels !== imageChannels) {
+  if (opts.channelsParam !== undefined && opts.channelsParam !== imageChannels) {
     throw VirError.report(
       ErrorCode.INVALID_ARG,
       ErrorDomain.TEST,
