@@ -57,24 +57,26 @@ function closedError(): VirError {
   return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'incoming migration connection closed');
 }
 
-function waitDrain(sock: net.Socket): Promise<void> {
+/**
+ * Writes one chunk and settles once the kernel took all of it, so its buffer can be reused; a
+ * closed connection or a QEMU that stops reading for FEED_STALL_MS rejects.
+ */
+function writeChunk(sock: net.Socket, data: Buffer): Promise<void> {
   if (sock.destroyed) return Promise.reject(closedError());
   return new Promise<void>((resolve, reject) => {
     const done = (err?: VirError): void => {
       clearTimeout(timer);
       sock.off('close', onClose);
-      sock.off('drain', onDrain);
       if (err) reject(err);
       else resolve();
     };
     const onClose = (): void => done(closedError());
-    const onDrain = (): void => done();
     const timer = setTimeout(
       () => done(VirError.report(ErrorCode.OPERATION_TIMEOUT, ErrorDomain.QEMU, `QEMU stopped reading the incoming migration for ${FEED_STALL_MS / 1000} s`)),
       FEED_STALL_MS,
     );
     sock.once('close', onClose);
-    sock.once('drain', onDrain);
+    sock.write(data, (err) => done(err ? closedError() : undefined));
   });
 }
 
@@ -86,30 +88,46 @@ function waitDrain(sock: net.Socket): Promise<void> {
 async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSendError: () => void): Promise<PumpResult> {
   const hash = createHash('sha256');
   const fd = await fs.promises.open(src.path, 'r');
+  // Two buffers per stream: one is read and hashed while the other is being sent. Reusing them
+  // (instead of a fresh buffer per chunk) keeps memory flat and avoids faulting in new pages.
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const sending: Array<Promise<void> | null> = [null, null];
   let sendError: unknown;
-  try {
-    let pos = 0;
-    while (pos < src.length) {
-      if (opts.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'restore canceled');
-      const want = Math.min(CHUNK, src.length - pos);
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await fd.read(buf, 0, want, src.offset + pos);
-      if (bytesRead === 0) {
-        throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image file '${src.path}' is truncated`);
-      }
-      const data = buf.subarray(0, bytesRead);
-      hash.update(data);
-      pos += bytesRead;
-      if (sendError !== undefined) continue;
-      opts.onProgress?.(src.channel, bytesRead);
-      try {
-        if (sock.destroyed) throw closedError();
-        if (!sock.write(data)) await waitDrain(sock);
-      } catch (err) {
+  const settle = async (k: number): Promise<void> => {
+    const p = sending[k];
+    sending[k] = null;
+    if (!p) return;
+    try {
+      await p;
+    } catch (err) {
+      if (sendError === undefined) {
         sendError = err;
         onSendError();
       }
     }
+  };
+  try {
+    let pos = 0;
+    for (let k = 0; pos < src.length; k ^= 1) {
+      if (opts.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'restore canceled');
+      await settle(k);
+      const want = Math.min(CHUNK, src.length - pos);
+      const { bytesRead } = await fd.read(bufs[k], 0, want, src.offset + pos);
+      if (bytesRead === 0) {
+        throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image file '${src.path}' is truncated`);
+      }
+      const data = bufs[k].subarray(0, bytesRead);
+      hash.update(data);
+      pos += bytesRead;
+      if (sendError !== undefined) continue;
+      opts.onProgress?.(src.channel, bytesRead);
+      const write = writeChunk(sock, data);
+      // Observed by settle(); a throw above must not leave it as an unhandled rejection.
+      write.catch(() => undefined);
+      sending[k] = write;
+    }
+    await settle(0);
+    await settle(1);
   } finally {
     await fd.close();
   }
