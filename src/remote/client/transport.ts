@@ -63,24 +63,44 @@ function shq(s: string): string {
 }
 
 /**
- * Runs a command whose stdin/stdout carry the protocol. A child that exits with an error makes
- * the stream fail with its stderr, so "ssh: Could not resolve hostname" reaches the caller.
+ * Runs a command whose stdin/stdout carry the protocol. When the child fails, the stream fails
+ * with the child's stderr ("ssh: Could not resolve hostname ..."), never with the broken pipe or
+ * early EOF its death causes first: the verdict waits for the child's 'close', which comes after
+ * its exit and the end of all its output.
  */
 function childStream(cmd: string, args: string[]): Duplex {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
   });
-  child.on('error', (err) => stream.destroy(err));
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && !stream.destroyed) {
-      stream.destroy(new Error(stderr.trim() || `${cmd} exited with ${signal ?? `status ${code}`}`));
-    }
+  // Write failures are the symptom of the child's death; the 'close' handler reports the cause.
+  child.stdin.on('error', () => undefined);
+  const stream = new Duplex({
+    read() {
+      child.stdout.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      if (child.stdin.destroyed || child.exitCode !== null) return cb();
+      child.stdin.write(chunk, () => cb());
+    },
+    final(cb) {
+      child.stdin.end();
+      cb();
+    },
+    destroy(err, cb) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      cb(err);
+    },
   });
-  stream.on('close', () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
+  child.stdout.on('data', (d: Buffer) => {
+    if (!stream.push(d)) child.stdout.pause();
+  });
+  child.on('error', (err) => stream.destroy(err));
+  child.on('close', (code, signal) => {
+    if (stream.destroyed) return;
+    if (code !== 0) stream.destroy(new Error(stderr.trim() || `${cmd} exited with ${signal ?? `status ${code}`}`));
+    else stream.push(null);
   });
   return stream;
 }
