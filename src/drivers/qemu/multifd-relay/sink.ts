@@ -71,24 +71,38 @@ export class MultifdSink {
     this.sockets.add(socket);
     let head = Buffer.alloc(0);
     let writer: StreamFileWriter | null = null;
+    // Set once the connection is classified; its file opens asynchronously, and a short stream
+    // may deliver its last byte and its EOF before that.
+    let opening: Promise<StreamFileWriter | null> | null = null;
     socket.on('data', (chunk: Buffer) => {
       if (writer) return writer.push(chunk);
       head = Buffer.concat([head, chunk]);
-      if (head.length < bytesNeededToClassify(head)) return;
+      if (opening || head.length < bytesNeededToClassify(head)) return;
       socket.pause();
-      this.open(socket, head)
-        .then((w) => {
+      opening = this.open(socket, head).then(
+        (w) => {
           writer = w;
-          if (!w) return;
-          w.push(head);
-          socket.resume();
-        })
-        .catch((err) => this.fail(VirError.from(err, ErrorDomain.QEMU)));
+          if (w) {
+            w.push(head);
+            socket.resume();
+          }
+          return w;
+        },
+        (err) => {
+          this.fail(VirError.from(err, ErrorDomain.QEMU));
+          return null;
+        },
+      );
     });
     socket.on('error', (err) => this.fail(VirError.system(ErrorDomain.QEMU, 'multifd connection failed', err)));
     socket.on('end', () => {
-      if (!writer && !this.failure) this.fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'migration connection closed before it identified itself'));
-      if (++this.ended === this.opts.channels + 1) void this.finish();
+      void (async () => {
+        const w = opening ? await opening : writer;
+        if (!w && !this.failure) {
+          this.fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'migration connection closed before it identified itself'));
+        }
+        if (++this.ended === this.opts.channels + 1) await this.finish();
+      })();
     });
   }
 
@@ -114,6 +128,11 @@ export class MultifdSink {
     }
     const path = this.opts.channelPath(channel);
     const file = await fs.open(path, 'w', 0o600);
+    if (this.failure) {
+      // The sink failed while the file was opening: fail() already closed the others.
+      await file.close();
+      return null;
+    }
     const writer = new StreamFileWriter(file, 0, socket, onBytes);
     this.writers.set(channel, { writer, path, file });
     log.debug({ channel, path }, 'multifd channel connected');
