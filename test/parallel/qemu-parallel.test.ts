@@ -201,8 +201,12 @@ describe('single-file region save (x-ignore-shared)', () => {
     const file = path.join(env.workDir, 'region-bad.img');
     await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': 'region' });
     const ram = (await readSaveImageHeader(file)).manifest!.ram!;
+    // Flip bits of the stored byte (writing a fixed value would leave it unchanged 1 time in 256).
     const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from([0x5a]), 0, 1, ram.offset + FILL_AT + 12345);
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, ram.offset + FILL_AT + 12345);
+    b[0] ^= 0x5a;
+    fs.writeSync(fd, b, 0, 1, ram.offset + FILL_AT + 12345);
     fs.closeSync(fd);
     const before = snapshot(file);
     const e = await errorOf(conn.restore(file));
