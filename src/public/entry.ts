@@ -54,7 +54,8 @@ export async function dispatch<S extends HypervisorSlot, P, R>(
   call: (impl: NonNullable<HypervisorDriver[S]>, prepared: P) => Promise<R>,
 ): Promise<R> {
   const flags = spec.flags ?? 0;
-  log.debug({ fn: spec.fn, flags: hexFlags(flags), uri: core.uri, ...spec.logFields }, 'public call');
+  // Checked first: building the log record costs more than many calls themselves.
+  if (log.isLevelEnabled('debug')) log.debug({ fn: spec.fn, flags: hexFlags(flags), uri: core.uri, ...spec.logFields }, 'public call');
   // A domain handle is checked first: its connection being gone makes the handle invalid, as
   // libvirt's virCheckDomainReturn reports it.
   if (spec.domainValid && !spec.domainValid()) {
