@@ -53,7 +53,7 @@ export function teardownQemuEnv(env: QemuTestEnv): void {
   fs.rmSync(env.root, { recursive: true, force: true });
 }
 
-/** A small TCG guest with no disks. */
-export function smallGuestXML(name: string, mib = 64, extra = ''): string {
-  return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>${mib}</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>${extra}</devices></domain>`;
+/** A small TCG guest: `extra` goes into <devices>, `topLevel` (e.g. <memoryBacking>) beside them. */
+export function smallGuestXML(name: string, mib = 64, extra = '', topLevel = ''): string {
+  return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>${mib}</memory>${topLevel}<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices>${extra}</devices></domain>`;
 }

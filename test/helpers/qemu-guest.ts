@@ -47,6 +47,13 @@ export function readGuestRam(pid: number, ramBytes: number, gpa: number, n: numb
   }
 }
 
+/** Fills guest-physical [from, to) with random bytes (guest paused); returns their SHA-256. */
+export function fillRandom(pid: number, ramBytes: number, from: number, to: number): string {
+  const data = crypto.randomBytes(to - from);
+  writeGuestRam(pid, ramBytes, from, data);
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
 /** sha256 of guest memory [gpa, gpa+size) as QEMU itself dumps it (`pmemsave`). */
 export async function pmemsaveHash(uuid: string, gpa: number, size: number, scratchDir: string): Promise<string> {
   const file = path.join(scratchDir, `pmem-${process.pid}-${Date.now()}.bin`);

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { MultifdSink, feedMultifd, type SinkStream } from '../../src/drivers/qemu/multifd-relay';
 import { ErrorCode, VirError } from '../../src';
-import { fillRandom, guestHash, startBareQemu, type BareQemu } from './qemu-harness';
+import { fillRandom } from '../helpers/qemu-guest';
+import { guestHash, startBareQemu, type BareQemu } from './qemu-harness';
 
 const MiB = 1024 * 1024;
 const MEM = 128;

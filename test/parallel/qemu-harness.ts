@@ -3,11 +3,10 @@
  * driver (the multifd relay). Guests have no OS: RAM is filled through /proc/PID/mem.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { QmpClient } from '../../src/drivers/qemu/qmp';
-import { writeGuestRam } from '../helpers/qemu-guest';
 
 export interface BareQemu {
   proc: ChildProcess;
@@ -40,13 +39,6 @@ export async function startBareQemu(dir: string, name: string, memMiB: number, u
     proc.kill('SIGKILL');
     throw new Error(`QEMU did not start: ${String(err)}\n${stderr}`);
   }
-}
-
-/** Fills guest-physical [from, to) with random bytes (guest paused); returns their SHA-256. */
-export function fillRandom(pid: number, ramBytes: number, from: number, to: number): string {
-  const data = randomBytes(to - from);
-  writeGuestRam(pid, ramBytes, from, data);
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** SHA-256 of guest-physical [from, to) read back through QMP pmemsave. */

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { Connect, DomainState, ErrorCode, RunningReason, SaveRestoreFlags, VirError, type Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
-import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
-import { COUNTER_GPA, counterDisk, pmemsaveHash, readGuestRam, writeGuestRam } from '../helpers/qemu-guest';
+import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
+import { COUNTER_GPA, counterDisk, fillRandom, pmemsaveHash, readGuestRam, writeGuestRam } from '../helpers/qemu-guest';
 import { virErrorOf as errorOf } from '../helpers/vir-error-of';
 
 const env = setupQemuEnv('qemu-parallel');
@@ -31,19 +31,16 @@ afterAll(async () => {
   teardownQemuEnv(env);
 });
 
-function guestXML(name: string, shared: boolean): string {
-  const backing = shared ? "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>" : '';
-  return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>${RAM / MIB}</memory>${backing}<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>`;
-}
+const SHARED_RAM = "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>";
+const guestXML = (name: string, shared: boolean, devices = ''): string => smallGuestXML(name, RAM / MIB, devices, shared ? SHARED_RAM : '');
 
 async function randomGuest(shared = false): Promise<{ dom: Domain; hash: string }> {
   const dom = await conn.defineXML(guestXML(`par-${++seq}`, shared));
   await dom.create();
   await dom.suspend();
-  const data = crypto.randomBytes(FILL_LEN);
-  writeGuestRam(qemuPidOf(dom.uuid)!, RAM, FILL_AT, data);
+  const hash = fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
   await dom.resume();
-  return { dom, hash: crypto.createHash('sha256').update(data).digest('hex') };
+  return { dom, hash };
 }
 
 
@@ -231,7 +228,7 @@ describe('a running guest keeps running after a parallel restore', () => {
     ['files', false],
     ['region', true],
   ])('the counter guest counts on from where it stopped (%s)', async (mode, shared) => {
-    const xml = guestXML(`counter-${mode}`, shared).replace('<devices/>', `<devices>${counterDisk(env.workDir)}</devices>`);
+    const xml = guestXML(`counter-${mode}`, shared, counterDisk(env.workDir));
     const dom = await conn.defineXML(xml);
     await dom.create();
     const counter = (): number => readGuestRam(qemuPidOf(dom.uuid)!, RAM, COUNTER_GPA, 4).readUInt32LE(0);

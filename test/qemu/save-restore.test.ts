@@ -3,14 +3,13 @@
  * BYPASS_CACHE (compared with QEMU's own pmemsave), the image is libvirt's format v2, and a
  * running counter guest keeps counting from where it stopped.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainState, RunningReason, PausedReason, SaveRestoreFlags, type Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader, SaveImageFormat } from '../../src/conf/save-image';
 import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
-import { COUNTER_GPA, counterDisk, pmemsaveHash, readGuestRam, writeGuestRam } from '../helpers/qemu-guest';
+import { COUNTER_GPA, counterDisk, fillRandom, pmemsaveHash, readGuestRam } from '../helpers/qemu-guest';
 
 const env = setupQemuEnv('qemu-save');
 const MIB = 1024 * 1024;
@@ -33,9 +32,7 @@ async function randomGuest(): Promise<{ dom: Domain; hash: string }> {
   const dom = await conn.defineXML(smallGuestXML(`mem-${++seq}`, 64));
   await dom.create();
   await dom.suspend();
-  const data = crypto.randomBytes(FILL_LEN);
-  writeGuestRam(qemuPidOf(dom.uuid)!, RAM, FILL_AT, data);
-  const hash = crypto.createHash('sha256').update(data).digest('hex');
+  const hash = fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
   expect(await pmemsaveHash(dom.uuid, FILL_AT, FILL_LEN, env.workDir)).toBe(hash);
   return { dom, hash };
 }
