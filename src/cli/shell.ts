@@ -5,6 +5,7 @@
  * and the line's status is the status of its last command.
  */
 import { Connect, isVirError, type Domain } from '../index';
+import { isUuidString } from '../public/connect';
 import { ParseError, ReportedError } from './errors';
 import { parseChain } from './parser';
 import { tokenize } from './tokenizer';
@@ -19,8 +20,6 @@ export interface ShellOptions {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
-
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
 /** A tsvirsh session. */
 export class Shell implements CommandContext {
@@ -98,7 +97,7 @@ export class Shell implements CommandContext {
         if (d) return d;
       }
     }
-    if (uuid && UUID_RE.test(name)) {
+    if (uuid && isUuidString(name)) {
       const d = await conn.lookupDomainByUUID(name).catch(() => undefined);
       if (d) return d;
     }

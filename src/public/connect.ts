@@ -2,6 +2,7 @@
  * The public connection handle (libvirt's virConnectPtr) and the open loop.
  */
 import '../drivers/builtin';
+import { canonicalUuid as formatUuid } from '../conf/uuid';
 import type { HypervisorDriver } from '../drivers/driver-table';
 import { registeredDrivers } from '../drivers/registry';
 import type { DomainEventType, DomainRef, NodeInfo } from '../drivers/types';
@@ -264,16 +265,21 @@ function accepts(schemes: readonly string[] | undefined, localOnly: boolean | un
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 
+/** True for the UUID spellings the public API accepts (32 hex digits, dashes between the groups). */
+export function isUuidString(text: string): boolean {
+  return UUID_RE.test(text);
+}
+
 /** Canonical lower-case, dashed form of a UUID given as a string or 16 bytes. */
 export function canonicalUuid(uuid: string | Uint8Array): string {
   let hex: string;
   if (typeof uuid === 'string') {
-    if (!UUID_RE.test(uuid)) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `uuid '${uuid}' is not a valid UUID`);
-    hex = uuid.replace(/-/g, '').toLowerCase();
+    if (!isUuidString(uuid)) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, `uuid '${uuid}' is not a valid UUID`);
+    hex = uuid;
   } else if (uuid instanceof Uint8Array && uuid.length === 16) {
     hex = Buffer.from(uuid).toString('hex');
   } else {
     throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, 'uuid in virDomainLookupByUUID must be 16 bytes or a UUID string');
   }
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return formatUuid(hex)!;
 }

@@ -16,11 +16,6 @@ function keyOf(binary: string): string {
   }
 }
 
-/** The cached capabilities of `binary`, or undefined before the first guest ran on it. */
-export function cachedCapabilities(binary: string): QemuCapabilities | undefined {
-  return cache.get(keyOf(binary));
-}
-
 /** Probes through a connected monitor unless the binary is already known. */
 export async function capabilitiesFor(binary: string, qmp: QmpClient): Promise<QemuCapabilities> {
   const key = keyOf(binary);
