@@ -45,7 +45,8 @@ function failed(detail: string, domain: ErrorDomain): VirError {
   return VirError.report(ErrorCode.OPERATION_FAILED, domain, detail);
 }
 
-async function readAt(fh: FileHandle, length: number, position: number): Promise<Buffer> {
+/** Reads up to `length` bytes at `position`, fewer only at end of file. */
+export async function readAt(fh: FileHandle, length: number, position: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   let got = 0;
   while (got < length) {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import type { ManifestFile, SaveImageInfo, SaveManifest } from '../../conf/save-image';
+import { readAt, type ManifestFile, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
 import { uuidBytes } from '../../conf/uuid';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
@@ -27,17 +27,6 @@ import {
 
 function failed(detail: string): VirError {
   return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.TEST, detail);
-}
-
-async function readExact(fh: FileHandle, length: number, position: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return buf.subarray(0, got);
 }
 
 async function openChecked(path: string): Promise<{ fh: FileHandle; size: number }> {
@@ -73,7 +62,7 @@ class PieceReader {
 
   async take(n: number): Promise<Buffer> {
     if (this.pos + n > this.end) throw failed(`save image file '${this.path}' is truncated`);
-    const b = await readExact(this.fh, n, this.pos);
+    const b = await readAt(this.fh, n, this.pos);
     if (b.length < n) throw failed(`save image file '${this.path}' is truncated`);
     this.pos += n;
     this.hash.update(b);
@@ -133,7 +122,7 @@ export async function verifyTestImage(
   const manifest = info.manifest;
   const { fh: main, size: mainSize } = await openChecked(path);
   try {
-    const record = decodeMainRecord(await readExact(main, RECORD_SIZE, info.streamOffset));
+    const record = decodeMainRecord(await readAt(main, RECORD_SIZE, info.streamOffset));
     if (!record) throw failed(`save image file '${path}' does not hold a test driver memory stream`);
     if (record.uuid !== uuid) throw failed(`save image file '${path}' holds the memory of another domain`);
     const mode = manifest?.mode ?? 'single';
