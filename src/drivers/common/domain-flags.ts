@@ -1,7 +1,11 @@
 /**
  * Domain flag constants with libvirt's names and values, shared by the drivers and re-exported
- * by the public layer.
+ * by the public layer, and the checks that go with them.
  */
+import type { DomainDef } from '../../conf/domain-xml';
+import { attr, child } from '../../conf/xml-tree';
+import { ErrorCode, type ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
 
 /** virConnectListAllDomainsFlags (the filters tsvirt's drivers understand). */
 export const ListAllDomainsFlags = {
@@ -28,3 +32,19 @@ export const CreateFlags = { START_PAUSED: 1 << 0, START_AUTODESTROY: 1 << 1, ST
 
 /** virDomainGetJobStatsFlags. */
 export const JobStatsFlags = { COMPLETED: 1 << 0, KEEP_COMPLETED: 1 << 1 } as const;
+
+/** True when the domain has UEFI variable storage: `<os><nvram>`, or `<os firmware='efi'>` (which implies one). */
+export function domainHasNvram(def: DomainDef): boolean {
+  const os = child(def.tree, 'os');
+  return os !== undefined && (child(os, 'nvram') !== undefined || attr(os, 'firmware') === 'efi');
+}
+
+/**
+ * VIR_DOMAIN_SAVE_RESET_NVRAM (restore) on a domain without NVRAM: OPERATION_UNSUPPORTED, before
+ * anything starts. Accepting it and doing nothing would let a caller believe the guest's UEFI
+ * variables were reset.
+ */
+export function requireNvramForReset(def: DomainDef, domain: ErrorDomain): void {
+  if (domainHasNvram(def)) return;
+  throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, domain, `cannot reset NVRAM of domain '${def.name}': it has no NVRAM`);
+}

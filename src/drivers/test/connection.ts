@@ -6,6 +6,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { TypedParamType, type TypedParameter } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
+import { CreateFlags } from '../common/domain-flags';
 import { VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED } from '../common/domain-job';
 import {
   VIR_DOMAIN_SAVE_BYPASS_CACHE,
@@ -44,6 +45,8 @@ export class TestConnection implements HypervisorDriver {
   private readonly ctx: TestContext;
   private readonly callbackIds = new Set<number>();
   private closed = false;
+  /** Domains started with START_AUTODESTROY, by UUID, with the runtime id they got. */
+  private readonly autoDestroy = new Map<string, number>();
 
   /**
    * @param state the state this connection works on
@@ -60,10 +63,14 @@ export class TestConnection implements HypervisorDriver {
     this.ctx = { state, chunkDelayMs };
   }
 
-  /** virConnectClose: drops this connection's event callbacks and its state reference. */
+  /**
+   * virConnectClose: destroys the domains this connection started with START_AUTODESTROY, drops
+   * its event callbacks and its state reference.
+   */
   async connectClose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.destroyAutoDestroyed();
     for (const id of this.callbackIds) this.state.events.deregister(id);
     this.callbackIds.clear();
     await this.release();
@@ -119,9 +126,9 @@ export class TestConnection implements HypervisorDriver {
     return life.defineXML(this.state, xml, flags);
   }
 
-  /** virDomainCreateXML. */
+  /** virDomainCreateXML (START_AUTODESTROY: destroyed when this connection closes). */
   async domainCreateXML(xml: string, flags: number): Promise<DomainRef> {
-    return life.createXML(this.state, xml, flags);
+    return this.noteAutoDestroy(life.createXML(this.state, xml, flags), flags);
   }
 
   /** virDomainUndefineFlags. */
@@ -131,7 +138,24 @@ export class TestConnection implements HypervisorDriver {
 
   /** virDomainCreateWithFlags (restores a managed save image when present). */
   async domainCreate(dom: DomainRef, flags: number): Promise<DomainRef> {
-    return createDomain(this.ctx, dom, flags);
+    return this.noteAutoDestroy(await createDomain(this.ctx, dom, flags), flags);
+  }
+
+  private noteAutoDestroy(ref: DomainRef, flags: number): DomainRef {
+    if (flags & CreateFlags.START_AUTODESTROY) this.autoDestroy.set(ref.uuid, ref.id);
+    return ref;
+  }
+
+  /**
+   * Destroys what this connection started with START_AUTODESTROY, unless it stopped meanwhile
+   * (a new runtime id means someone started it again: that run is not ours to end).
+   */
+  private destroyAutoDestroyed(): void {
+    for (const [uuid, id] of this.autoDestroy) {
+      const d = this.state.domains.find((x) => x.def.uuid === uuid);
+      if (d && this.state.isActive(d) && d.id === id) life.destroy(this.state, this.state.ref(d), 0);
+    }
+    this.autoDestroy.clear();
   }
 
   /** virDomainDestroyFlags. */

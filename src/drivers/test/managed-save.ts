@@ -15,10 +15,6 @@ import { CreateFlags } from '../common/domain-flags';
 import { restoreImage } from './restore';
 import { performSave, type TestContext } from './save';
 
-export const VIR_DOMAIN_START_AUTODESTROY = 1 << 1;
-export const VIR_DOMAIN_START_BYPASS_CACHE = 1 << 2;
-export const VIR_DOMAIN_START_FORCE_BOOT = 1 << 3;
-
 /** virDomainManagedSave. */
 export async function managedSave(ctx: TestContext, ref: DomainRef, flags: number): Promise<void> {
   checkFlags(
@@ -45,7 +41,8 @@ export async function managedSaveRemove(ctx: TestContext, ref: DomainRef, flags:
 
 /**
  * virDomainCreateWithFlags: restores from the managed save image when there is one (and
- * removes it), unless FORCE_BOOT discards it; else boots.
+ * removes it, channel files included), unless FORCE_BOOT discards it; else boots. The caller
+ * handles START_AUTODESTROY (it belongs to the connection).
  */
 export async function createDomain(ctx: TestContext, ref: DomainRef, flags: number): Promise<DomainRef> {
   checkFlags(flags, 0xf, 'testDomainCreateWithFlags', ErrorDomain.TEST);
@@ -56,7 +53,7 @@ export async function createDomain(ctx: TestContext, ref: DomainRef, flags: numb
   }
   const path = state.managedSavePath(d);
   if (await hasManagedSaveFile(state, d)) {
-    if (flags & VIR_DOMAIN_START_FORCE_BOOT) {
+    if (flags & CreateFlags.START_FORCE_BOOT) {
       await removeSaveImageFiles(path, ErrorDomain.TEST);
     } else {
       const opts = resolveSaveOptions([], flags & CreateFlags.START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);

@@ -7,6 +7,7 @@ import { readSaveImageHeader, rewriteSaveImage } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
+import { requireNvramForReset } from '../common/domain-flags';
 import type { SaveOptions } from '../common/save-options';
 import { VIR_DOMAIN_SAVE_PAUSED, VIR_DOMAIN_SAVE_RUNNING } from '../common/save-flags';
 import {
@@ -39,6 +40,7 @@ export async function restoreImage(ctx: TestContext, path: string, opts: SaveOpt
     checkSameDomain(def, replacement);
     def = replacement;
   }
+  if (opts.resetNvram) requireNvramForReset(def, ErrorDomain.TEST);
   // The test hypervisor has no guest RAM to map: an instant restore of a region image reads it
   // like a copy restore, and is refused for other layouts as the QEMU driver refuses it.
   if (opts.instant && info.manifest?.mode !== 'region') {
