@@ -115,6 +115,10 @@ const ERRNO_TEXT: Record<string, string> = {
   EIO: 'Input/output error',
   EROFS: 'Read-only file system',
   EBUSY: 'Device or resource busy',
+  ELOOP: 'Too many levels of symbolic links',
+  ENXIO: 'No such device or address',
+  EMFILE: 'Too many open files',
+  ENAMETOOLONG: 'File name too long',
 };
 
 /** strerror()-like text, since Node's messages ("ENOENT: no such file...") are not libvirt's. */

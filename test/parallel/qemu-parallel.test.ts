@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isPartialImageName } from '../../src/util/image-path';
 import { Connect, DomainState, ErrorCode, RunningReason, SaveRestoreFlags, VirError, type Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
@@ -44,8 +45,14 @@ async function randomGuest(shared = false): Promise<{ dom: Domain; hash: string 
 }
 
 
-const imageFiles = (file: string): string[] =>
-  fs.readdirSync(path.dirname(file)).filter((f) => f === path.basename(file) || f.startsWith(`${path.basename(file)}.`)).sort();
+/** The image's files, and the temporary files of a save still writing it (hidden names). */
+const imageFiles = (file: string): string[] => {
+  const base = path.basename(file);
+  return fs
+    .readdirSync(path.dirname(file))
+    .filter((f) => f === base || f.startsWith(`${base}.`) || (isPartialImageName(f) && f.startsWith(`.${base}.`)))
+    .sort();
+};
 
 const snapshot = (file: string): Map<string, string> =>
   new Map(imageFiles(file).map((f) => [f, crypto.createHash('sha256').update(fs.readFileSync(path.join(path.dirname(file), f))).digest('hex')]));

@@ -12,6 +12,7 @@ import { qemuPidOf } from '../../src/drivers/qemu';
 import { virErrorOf, waitFor } from '../conformance/helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
 import { writeGuestRam } from '../helpers/qemu-guest';
+import { isPartialImageName } from '../../src/util/image-path';
 
 const env = setupQemuEnv('qemu-fail');
 const SLOW = 'qemu:///session?save_max_bandwidth=262144';
@@ -102,6 +103,10 @@ describe('save failures', () => {
     // Hand the guest over: QEMU serves one monitor client, the child process needs it.
     await conn.close();
     const file = path.join(env.workDir, `orphan-${channels}.img`);
+    // An earlier image at the path must survive the dead save byte for byte.
+    const earlier = crypto.randomBytes(100_000);
+    fs.writeFileSync(file, earlier);
+    const partials = (): string[] => fs.readdirSync(env.workDir).filter((f) => isPartialImageName(f) && f.startsWith(`.orphan-${channels}.img.`));
     const child = spawn(process.execPath, [path.join(__dirname, '..', 'helpers', 'qemu-save-child.js'), SLOW, name, file, ...(channels ? [String(channels)] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
@@ -113,13 +118,16 @@ describe('save failures', () => {
     await waitFor(() => out.includes('progress'), 30000, 'child save progress');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
-    expect(fs.existsSync(file)).toBe(true);
-    expect(fs.readFileSync(file).subarray(0, 16).toString('latin1')).toBe('LibvirtQemudPart');
+    expect(fs.readFileSync(file).equals(earlier)).toBe(true);
+    const main = partials().filter((f) => !/\.\d+$/.test(f));
+    expect(main).toHaveLength(1);
+    expect(fs.readFileSync(path.join(env.workDir, main[0])).subarray(0, 16).toString('latin1')).toBe('LibvirtQemudPart');
 
     conn = await Connect.open('qemu:///session');
     const dom = await conn.lookupDomainByName(name);
     expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.SAVE_CANCELED });
-    expect(fs.existsSync(file)).toBe(false);
+    expect(fs.readFileSync(file).equals(earlier)).toBe(true);
+    expect(partials()).toEqual([]);
     for (let k = 1; k <= channels; k++) expect(fs.existsSync(`${file}.${k}`)).toBe(false);
     expect(runLeftovers(dom.uuid).sort()).toEqual([`${dom.uuid}.json`, `${dom.uuid}.qmp`]);
     await dom.destroy();

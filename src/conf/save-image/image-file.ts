@@ -2,7 +2,8 @@
  * Reading and writing the header part of a save image on disk: the libvirt header, the XML,
  * the cookie, the zero padding and tsvirt's manifest inside that padding.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
+import { openRegularImage } from '../../util/image-path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import {
@@ -65,12 +66,9 @@ async function writeAt(fh: FileHandle, data: Buffer, position: number): Promise<
   }
 }
 
-async function openImage(path: string, flags: 'r' | 'r+', domain: ErrorDomain): Promise<FileHandle> {
-  try {
-    return await open(path, flags);
-  } catch (err) {
-    throw VirError.system(domain, `cannot read domain image '${path}'`, err);
-  }
+/** Opens an existing image; never blocks on a FIFO and refuses anything but a regular file. */
+function openImage(path: string, flags: 'r' | 'r+', domain: ErrorDomain): Promise<FileHandle> {
+  return openRegularImage(path, flags, domain);
 }
 
 async function readInfo(fh: FileHandle, domain: ErrorDomain): Promise<SaveImageInfo & { data: Buffer }> {

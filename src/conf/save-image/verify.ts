@@ -4,7 +4,7 @@
  * regions — must exist with its recorded length and SHA-256. Reads only.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { openRegularImage } from '../../util/image-path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { SAVE_IMAGE_FORMAT_NAMES, type SaveImageFormat } from './header';
@@ -34,9 +34,11 @@ const CHUNK = 4 * 1024 * 1024;
 async function hashPiece(path: string, f: ManifestFile, domain: ErrorDomain): Promise<void> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    fh = await openRegularImage(path, 'r', domain);
   } catch (err) {
-    throw VirError.system(domain, `cannot read save image file '${path}'`, err);
+    const e = VirError.from(err, domain);
+    if (e.code !== ErrorCode.SYSTEM_ERROR) throw e;
+    throw VirError.system(domain, `cannot read save image file '${path}'`, e.cause ?? err);
   }
   try {
     const { size } = await fh.stat();

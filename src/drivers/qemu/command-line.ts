@@ -94,6 +94,23 @@ export function hasSharedRamFile(def: DomainDef): boolean {
   return !!mb && mb.shared && (mb.source === 'memfd' || mb.source === 'file');
 }
 
+/** QEMU's name for the memfd of a `memory-backend-memfd` (its type name), as /proc shows it. */
+const MEMFD_LINK = '/memfd:memory-backend-memfd (deleted)';
+
+/**
+ * Recognises, among a QEMU process's open files (/proc/PID/fd link targets), the RAM backend
+ * tsvirt gave it for `def`: the memfd QEMU names after its backend type, or the unlinked file
+ * QEMU creates in `memoryDir` for the "pc.ram" backend. Never by size: a raw disk of the guest's
+ * RAM size is open in the same process. Null when RAM is in no backend tsvirt can open this way.
+ */
+export function ramBackendMatcher(def: DomainDef, memoryDir: string): ((linkTarget: string) => boolean) | null {
+  if (!hasSharedRamFile(def)) return null;
+  const mb = parseMemoryBacking(def)!;
+  if (mb.source === 'memfd') return (t) => t === MEMFD_LINK;
+  const prefix = `${memoryDir.replace(/\/+$/, '')}/qemu_back_mem.pc.ram.`;
+  return (t) => t.startsWith(prefix) && t.endsWith(' (deleted)') && !t.slice(prefix.length, -' (deleted)'.length).includes('/');
+}
+
 function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
   if (ctx.ramFromFile) return ['-object', `memory-backend-file,id=pc.ram,size=${def.memory}K,mem-path=${esc(ctx.ramFromFile)},share=off`];
   const mb = parseMemoryBacking(def);

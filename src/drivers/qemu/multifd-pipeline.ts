@@ -75,10 +75,14 @@ export class MultifdSave implements SavePipeline {
     return Array.from({ length: this.ctx.options.channels }, (_, i) => channelFile(this.ctx.file, i + 1));
   }
 
-  cleanup(): void {
+  async failure(): Promise<VirError | null> {
+    return this.sink?.failure ?? null;
+  }
+
+  async cleanup(): Promise<void> {
     const sink = this.sink;
     this.sink = null;
-    if (sink) void sink.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
   }
 }
 

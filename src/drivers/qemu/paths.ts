@@ -56,3 +56,12 @@ export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock
     shutoff: `${base}.shutoff`,
   };
 }
+
+/**
+ * The scratch files of a single-stream save's writer script (see the exec pipeline): its exit
+ * status (and the temp name it is written under), stderr, the script itself and the stream's
+ * SHA-256. One list, so the save's cleanup and the next open after a dead saver remove the same.
+ */
+export function writerScratchFiles(doneFile: string): string[] {
+  return [doneFile, `${doneFile}.tmp`, `${doneFile}.err`, `${doneFile}.sh`, `${doneFile}.sha256`, `${doneFile}.sha256.tmp`];
+}

@@ -11,7 +11,7 @@ import { DomainState, EventDetail, PausedReason, RunningReason, ShutoffReason } 
 import type { QemuDomain } from './domain-obj';
 import { lockOwner } from './domain-lock';
 import { attachMonitor } from './guest-process';
-import { runFiles } from './paths';
+import { runFiles, writerScratchFiles } from './paths';
 import { processAlive, processCmdline, terminateProcess } from './process';
 import type { QemuDriverState } from './state';
 import { readStatus, removeStatus, type SaveInProgress, type StatusRecord } from './status-file';
@@ -34,20 +34,30 @@ async function imageComplete(file: string): Promise<boolean> {
 }
 
 /**
- * Removes an image left by a save that never completed (only if it does not carry Save magic),
- * with the channel files that save was writing, and the run dir's migration socket.
+ * Removes what a save that never completed was writing: its temporary image and channel files
+ * (the image at the final path is an earlier, complete one and stays), and the migration socket.
+ * A status file of an older tsvirt, which wrote in place, names no temporary file: its image is
+ * removed only if it does not carry the Save magic.
  */
 async function dropPartialImage(st: QemuDriverState, uuid: string, save: SaveInProgress): Promise<void> {
-  if (existsSync(save.file) && !(await imageComplete(save.file))) {
+  if (save.tempFile) {
+    for (const p of [save.tempFile, ...(save.extraFiles ?? [])]) rmSync(p, { force: true });
+  } else if (existsSync(save.file) && !(await imageComplete(save.file))) {
     for (const p of [save.file, ...(save.extraFiles ?? [])]) rmSync(p, { force: true });
   }
   rmSync(runFiles(st.paths, uuid).migration, { force: true });
 }
 
+/** True when the dead saver had already put its complete image in place. */
+async function saveWasCommitted(save: SaveInProgress): Promise<boolean> {
+  if (!save.tempFile) return imageComplete(save.file);
+  return !!save.committing && !existsSync(save.tempFile) && (await imageComplete(save.file));
+}
+
 /** Removes what a dead saver leaves in the run dir: the writer's status files and its lock. */
 function removeWriterFiles(st: QemuDriverState, uuid: string): void {
   const f = runFiles(st.paths, uuid);
-  for (const p of [f.done, `${f.done}.tmp`, `${f.done}.err`]) rmSync(p, { force: true });
+  for (const p of writerScratchFiles(f.done)) rmSync(p, { force: true });
   const owner = lockOwner(f.lock);
   if (owner !== null && !processAlive(owner)) rmSync(f.lock, { force: true });
 }
@@ -61,7 +71,7 @@ function removeRunFiles(st: QemuDriverState, uuid: string): void {
 
 async function undoOrphanSave(st: QemuDriverState, d: QemuDomain, rec: StatusRecord, qmp: QmpClient): Promise<void> {
   const save = rec.save!;
-  if (await imageComplete(save.file)) {
+  if (await saveWasCommitted(save)) {
     // The image is whole: only stopping QEMU was left to do.
     d.proc!.stopping = true;
     await terminateProcess(rec.pid);

@@ -8,7 +8,10 @@
  *   [libvirt header + XML + manifest][pad to 2 MiB][guest RAM, sparse][device state stream]
  */
 import { open, readdir, readlink, stat, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseDomainXML } from '../../conf/domain-xml';
 import type { ManifestFile, SaveImageInfo } from '../../conf/save-image';
+import { ramBackendMatcher } from './command-line';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ActiveJob } from '../common/domain-job';
@@ -20,34 +23,43 @@ function failed(detail: string): VirError {
   return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, detail);
 }
 
+/** Tells QEMU's RAM backend apart from its other open files by its /proc link target. */
+export type RamMatcher = (linkTarget: string) => boolean;
+
 /**
- * Opens the QEMU process's guest RAM backend through /proc/PID/fd: the memfd or (unlinked)
- * backing file whose size is the guest's RAM. QEMU holds no other open file of that size.
+ * Opens the QEMU process's guest RAM backend through /proc/PID/fd: the one file `isRam`
+ * recognises (what tsvirt configured), checked to have the guest's RAM size.
  */
-export async function openGuestRam(pid: number, ramBytes: number, flags: 'r' | 'r+'): Promise<FileHandle> {
-  return open(await guestRamPath(pid, ramBytes), flags);
+export async function openGuestRam(pid: number, ramBytes: number, isRam: RamMatcher, flags: 'r' | 'r+'): Promise<FileHandle> {
+  return open(await guestRamPath(pid, ramBytes, isRam), flags);
+}
+
+function noRamBackend(detail: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, `parallel.mode 'region' ${detail}`);
 }
 
 /** The /proc/PID/fd/N path of QEMU's guest RAM backend (see openGuestRam). */
-export async function guestRamPath(pid: number, ramBytes: number): Promise<string> {
+export async function guestRamPath(pid: number, ramBytes: number, isRam: RamMatcher): Promise<string> {
   const dir = `/proc/${pid}/fd`;
+  const found: string[] = [];
   for (const fd of await readdir(dir)) {
     const p = `${dir}/${fd}`;
-    let target: string;
     try {
-      target = await readlink(p);
-      if (!target.startsWith('/memfd:') && !target.startsWith('/')) continue;
-      if ((await stat(p)).size !== ramBytes) continue;
+      if (isRam(await readlink(p))) found.push(p);
     } catch {
       continue; // the fd closed meanwhile
     }
-    return p;
   }
-  throw VirError.report(
-    ErrorCode.OPERATION_UNSUPPORTED,
-    ErrorDomain.QEMU,
-    "parallel.mode 'region' needs guest RAM in a shared memfd or file backend (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)",
-  );
+  if (found.length !== 1) {
+    throw noRamBackend(
+      found.length === 0
+        ? "found no shared RAM backend created by tsvirt in the QEMU process (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)"
+        : `found ${found.length} candidate RAM backends in the QEMU process, expected one`,
+    );
+  }
+  const { size } = await stat(found[0]);
+  if (size !== ramBytes) throw noRamBackend(`found the guest RAM backend with ${size} bytes, expected ${ramBytes}`);
+  return found[0];
 }
 
 /** Save: RAM regions copied by tsvirt, device state by QEMU with x-ignore-shared. */
@@ -70,7 +82,7 @@ export class RegionSave implements SavePipeline {
     const { ramBytes, options } = this.ctx;
     job.setChannels(options.channels);
     job.setTotal(ramBytes);
-    const ram = await guestRamPath(this.ctx.pid, ramBytes);
+    const ram = await guestRamPath(this.ctx.pid, ramBytes, this.ctx.isRam);
     await this.ctx.fh.truncate(this.ramOffset + ramBytes);
     // RAM goes to disk with O_DIRECT whatever BYPASS_CACHE says: it is written once and not
     // read back soon, the guest's copy is already in memory, and page-cache writeback was
@@ -117,10 +129,14 @@ export class RegionSave implements SavePipeline {
     };
   }
 
-  cleanup(): void {
+  async failure(): Promise<VirError | null> {
+    return this.sink?.failure ?? null;
+  }
+
+  async cleanup(): Promise<void> {
     const sink = this.sink;
     this.sink = null;
-    if (sink) void sink.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
   }
 }
 
@@ -194,6 +210,7 @@ export class RegionRestore extends DeviceStateRestore {
     private readonly regions: RegionDigest[],
     device: FeedSource,
     socketPath: string,
+    private readonly isRam: RamMatcher,
   ) {
     super(device, socketPath);
   }
@@ -207,7 +224,11 @@ export class RegionRestore extends DeviceStateRestore {
   /** Checks the image's region layout against the file before any QEMU starts. */
   static open(file: string, info: SaveImageInfo, socketPath: string): RegionRestore {
     const { ram, regions, device } = readRegionLayout(file, info);
-    return new RegionRestore(file, ram, regions, device, socketPath);
+    // The new guest runs the image's definition; its file backend lives in the run dir, which
+    // is where the migration socket is too.
+    const isRam = ramBackendMatcher(parseDomainXML(info.xml), dirname(socketPath));
+    if (!isRam) throw noRamBackend(`image '${file}' describes a guest without a shared memfd or file RAM backend`);
+    return new RegionRestore(file, ram, regions, device, socketPath, isRam);
   }
 
   spawned(): void {
@@ -215,7 +236,7 @@ export class RegionRestore extends DeviceStateRestore {
   }
 
   async beforeIncoming(pid: number): Promise<void> {
-    const dst = await openGuestRam(pid, this.ram.size, 'r+');
+    const dst = await openGuestRam(pid, this.ram.size, this.isRam, 'r+');
     const src = await open(this.file, 'r');
     try {
       await copyRegions({

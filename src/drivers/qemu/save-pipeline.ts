@@ -10,10 +10,10 @@
  * reports its exit status through a "done" file, because QEMU, not tsvirt, is its parent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, existsSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { constants, openSync, closeSync, existsSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { SaveImageFormat, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
+import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
@@ -21,6 +21,7 @@ import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './st
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
 import { InstantRegionRestore } from './instant-restore';
+import { writerScratchFiles } from './paths';
 
 /** What a save pipeline is given. */
 export interface SavePipelineContext {
@@ -38,6 +39,8 @@ export interface SavePipelineContext {
   socketPath: string;
   /** The QEMU process (region mode reads guest RAM through /proc/PID/fd). */
   pid: number;
+  /** Recognises the guest's RAM backend among QEMU's open files (region mode). */
+  isRam: (linkTarget: string) => boolean;
   /** Guest RAM size in bytes. */
   ramBytes: number;
 }
@@ -59,6 +62,8 @@ export interface SavePipeline {
   prepare?(job: ActiveJob): Promise<void>;
   /** After QEMU reported "completed": waits until every byte is in the file(s) and checks exit codes. */
   finish(signal: AbortSignal): Promise<void>;
+  /** Why the pipeline's own side failed (a write error, say), if it did: preferred over QEMU's word. */
+  failure?(): Promise<VirError | null>;
   /** The manifest to record after finish(); absent for a plain libvirt-compatible image. */
   manifest?(): ImageManifestPart;
   /** Files besides the image this save writes, removed with it when the save fails. */
@@ -98,73 +103,110 @@ export const UNLIMITED_BANDWIDTH = 9223372036853727232n;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+function failed(detail: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, detail);
+}
+
 function unsupportedMode(what: string): VirError {
   return VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, what);
 }
 
-/** Single stream through `exec:` into one file. */
+/** Reads a small status file the writer script produces; undefined while it is not there. */
+function readSmallFile(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Single stream through `exec:` into one file. QEMU runs a bash script of ours (its own child,
+ * so its exit status comes back through a "done" file) that writes the stream and its SHA-256.
+ */
 class ExecStreamSave implements SavePipeline {
   readonly uri: string;
   readonly capabilities: readonly string[] = [];
   readonly parameters: Record<string, unknown> = {};
+  private readonly script: string;
+  private readonly hashFile: string;
+  private digest: { length: number; sha256: string } | null = null;
+  /**
+   * The writer is QEMU's child, not ours: after a failed or cancelled migration it still runs
+   * until its stdin closes, and then writes its status file.
+   */
+  private launched = false;
 
   constructor(private readonly ctx: SavePipelineContext) {
-    const pipeline = writerPipeline({
-      file: ctx.file,
-      streamOffset: ctx.streamOffset,
-      format: ctx.options.imageFormat,
-      bypassCache: ctx.options.bypassCache,
-    });
+    [, , , this.script, this.hashFile] = writerScratchFiles(ctx.doneFile);
+    const pipeline = writerPipeline(
+      { file: ctx.file, streamOffset: ctx.streamOffset, format: ctx.options.imageFormat, bypassCache: ctx.options.bypassCache },
+      this.hashFile,
+    );
     const done = shQuote(ctx.doneFile);
-    const err = shQuote(`${ctx.doneFile}.err`);
+    this.removeScratch();
     // The status goes to a temp name first so that the reader never sees a half-written file.
-    this.uri = `exec:( ${pipeline} ) 2>${err}; echo $? > ${done}.tmp && mv ${done}.tmp ${done}`;
-    rmSync(ctx.doneFile, { force: true });
+    writeFileSync(
+      this.script,
+      ['set -o pipefail', `exec 2>${shQuote(`${ctx.doneFile}.err`)}`, pipeline, `echo $? > ${done}.tmp && mv ${done}.tmp ${done}`, ''].join('\n'),
+      { mode: 0o600 },
+    );
+    this.uri = `exec:exec /bin/bash ${shQuote(this.script)}`;
+  }
+
+  /** The writer's exit status once it is known, or undefined when it is not there by `end`. */
+  private async writerStatus(end: number, signal?: AbortSignal): Promise<VirError | null | undefined> {
+    let text: string | undefined;
+    while ((text = readSmallFile(this.ctx.doneFile)) === undefined) {
+      if (signal?.aborted || Date.now() > end) return undefined;
+      await sleep(5);
+    }
+    const code = Number.parseInt(text.trim(), 10);
+    if (code === 0) return null;
+    const why = (readSmallFile(`${this.ctx.doneFile}.err`) ?? '').trim();
+    return failed(`failed to write save image '${this.ctx.file}': ${why || `writer exited with status ${code}`}`);
+  }
+
+  /** When QEMU's migration failed, the writer's own error (disk full, ...) says why. */
+  async failure(): Promise<VirError | null> {
+    return this.launched ? ((await this.writerStatus(Date.now() + 5_000)) ?? null) : null;
   }
 
   async finish(signal: AbortSignal): Promise<void> {
     const end = Date.now() + 120_000;
-    for (;;) {
-      let text: string | undefined;
-      try {
-        text = readFileSync(this.ctx.doneFile, 'latin1');
-      } catch {
-        /* not yet */
-      }
-      if (text !== undefined) {
-        const code = Number.parseInt(text.trim(), 10);
-        if (code !== 0) {
-          let why = '';
-          try {
-            why = readFileSync(`${this.ctx.doneFile}.err`, 'utf8').trim();
-          } catch {
-            /* none */
-          }
-          throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `failed to write save image '${this.ctx.file}': ${why || `writer exited with status ${code}`}`);
-        }
-        return;
-      }
-      if (signal.aborted || Date.now() > end) {
-        throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image writer for '${this.ctx.file}' did not finish`);
-      }
+    const giveUp = (): boolean => signal.aborted || Date.now() > end;
+    const status = await this.writerStatus(end, signal);
+    if (status === undefined) throw failed(`save image writer for '${this.ctx.file}' did not finish`);
+    if (status) throw status;
+    // The hasher is a process substitution: it may finish a moment after the pipeline.
+    let hash: string | undefined;
+    while ((hash = readSmallFile(this.hashFile)) === undefined) {
+      if (giveUp()) throw failed(`checksum of save image '${this.ctx.file}' was not produced`);
       await sleep(5);
     }
+    const sha256 = hash.slice(0, 64);
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw failed(`checksum of save image '${this.ctx.file}' is unreadable`);
+    const { size } = await this.ctx.fh.stat();
+    this.digest = { length: size - this.ctx.streamOffset, sha256 };
   }
 
-  /**
-   * The writer is QEMU's child, not ours: after a failed or cancelled migration it still runs
-   * until its stdin closes, and then writes its status file. Wait (briefly) for that status so it
-   * is not written after the cleanup, then remove the scratch files.
-   */
-  private launched = false;
+  manifest(): ImageManifestPart {
+    if (!this.digest) throw failed('single-stream save did not finish');
+    return { mode: 'single', channels: 1, compression: 'none', files: [{ name: '', channel: 0, offset: this.ctx.streamOffset, ...this.digest }] };
+  }
 
   started(): void {
     this.launched = true;
   }
 
+  /** Waits (briefly) for the writer's status so it is not written after the cleanup. */
   async cleanup(): Promise<void> {
     for (let i = 0; this.launched && i < 400 && !existsSync(this.ctx.doneFile); i++) await sleep(5);
-    for (const f of [this.ctx.doneFile, `${this.ctx.doneFile}.tmp`, `${this.ctx.doneFile}.err`]) rmSync(f, { force: true });
+    this.removeScratch();
+  }
+
+  private removeScratch(): void {
+    for (const f of writerScratchFiles(this.ctx.doneFile)) rmSync(f, { force: true });
   }
 }
 
@@ -214,6 +256,53 @@ function skipBytes(fd: number, n: number): void {
   }
 }
 
+/**
+ * Checks a single-stream image's recorded SHA-256 while QEMU loads it: a `dd | sha256sum` child
+ * reads the stream alongside QEMU (from the page cache QEMU fills), off Node's event loop. The
+ * driver asks for the verdict (finish) before the guest's CPUs ever run.
+ */
+class StreamChecksum {
+  private readonly child: ChildProcess;
+  private readonly verdict: Promise<void>;
+
+  constructor(file: string, piece: ManifestFile, fileSize: number) {
+    if (fileSize < piece.offset + piece.length) {
+      throw failed(`save image file '${file}' is truncated (${fileSize} bytes, expected ${piece.offset + piece.length})`);
+    }
+    const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} status=none | sha256sum`;
+    this.child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    this.child.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
+    this.child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
+    this.verdict = new Promise<void>((resolve, reject) => {
+      this.child.once('error', (e) => reject(VirError.system(ErrorDomain.QEMU, `cannot check save image '${file}'`, e)));
+      this.child.once('close', (code, sig) => {
+        if (code !== 0) return reject(failed(`cannot check save image '${file}': ${err.trim() || `checksum reader ended with ${sig ?? `status ${code}`}`}`));
+        if (out.slice(0, 64) !== piece.sha256) return reject(failed(`checksum mismatch in save image file '${file}' at offset ${piece.offset}`));
+        resolve();
+      });
+    });
+    this.verdict.catch(() => undefined);
+  }
+
+  /** Settles once the whole stream was read: rejects naming the image when it was changed. */
+  check(): Promise<void> {
+    return this.verdict;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** The checksum of a single-stream image's stream, when its manifest records one. */
+function streamChecksum(file: string, info: SaveImageInfo): StreamChecksum | undefined {
+  const piece = info.manifest?.mode === 'single' ? info.manifest.files.find((f) => f.channel === 0) : undefined;
+  if (info.manifest?.mode === 'single' && !piece) throw failed(`save image '${file}' has an incomplete manifest`);
+  return piece ? new StreamChecksum(file, piece, info.fileSize) : undefined;
+}
+
 /** Raw image through the page cache: QEMU reads the file itself (fd 3), no copy at all. */
 class FdRestore implements RestorePipeline {
   readonly extraFds: number[];
@@ -221,8 +310,12 @@ class FdRestore implements RestorePipeline {
   readonly capabilities: readonly string[] = [];
   private fd: number | null;
 
-  constructor(file: string, offset: number) {
-    this.fd = openSync(file, 'r');
+  constructor(
+    file: string,
+    offset: number,
+    private readonly checksum?: StreamChecksum,
+  ) {
+    this.fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       skipBytes(this.fd, offset);
     } catch (err) {
@@ -233,14 +326,19 @@ class FdRestore implements RestorePipeline {
   }
 
   spawned(): void {
-    this.cleanup();
+    this.closeFd();
   }
 
   async finish(): Promise<void> {
-    /* nothing to check: QEMU read the file itself */
+    await this.checksum?.check();
   }
 
   cleanup(): void {
+    this.closeFd();
+    this.checksum?.kill();
+  }
+
+  private closeFd(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
@@ -254,7 +352,10 @@ class ReaderRestore implements RestorePipeline {
   private readonly child: ChildProcess;
   private readonly exited: Promise<{ code: number | null; stderr: string }>;
 
-  constructor(command: string) {
+  constructor(
+    command: string,
+    private readonly checksum?: StreamChecksum,
+  ) {
     this.child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     this.child.stderr!.on('data', (b: Buffer) => {
@@ -274,10 +375,12 @@ class ReaderRestore implements RestorePipeline {
     if (code !== 0) {
       throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `failed to read save image: ${stderr.trim() || `reader exited with status ${code}`}`);
     }
+    await this.checksum?.check();
   }
 
   cleanup(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.checksum?.kill();
   }
 }
 
@@ -313,6 +416,12 @@ export async function createRestorePipeline(ctx: RestorePipelineContext): Promis
   }
   const format = info.header.format as SaveImageFormat;
   requireCompressor(format);
-  if (format === SaveImageFormat.RAW && !ctx.bypassCache) return new FdRestore(file, info.streamOffset);
-  return new ReaderRestore(readerPipeline({ file, streamOffset: info.streamOffset, format, bypassCache: ctx.bypassCache }));
+  const reader = ctx.bypassCache || format !== SaveImageFormat.RAW ? readerPipeline({ file, streamOffset: info.streamOffset, format, bypassCache: ctx.bypassCache }) : null;
+  const checksum = streamChecksum(file, info);
+  try {
+    return reader === null ? new FdRestore(file, info.streamOffset, checksum) : new ReaderRestore(reader, checksum);
+  } catch (err) {
+    checksum?.kill();
+    throw err;
+  }
 }

@@ -1,10 +1,13 @@
 /**
- * Saving a guest: libvirt's image format v2 in front of QEMU's migration stream. The header goes
- * out with the Part magic; only after QEMU completed, the writer exited cleanly and fdatasync
- * returned does the Save magic replace it. Any failure removes the file and lets the guest run
- * again if it ran before; the guest is never killed by a failed save.
+ * Saving a guest: libvirt's image format v2 in front of QEMU's migration stream. Everything is
+ * written under a temporary name beside the target; the header goes out with the Part magic, and
+ * only after QEMU completed, the writer exited cleanly, the stream's checksum is in the manifest
+ * and fdatasync returned does the Save magic replace it and the files get renamed into place.
+ * Any failure removes only the temporary files: an earlier image at the path stays as it was,
+ * and the guest runs again if it ran before; the guest is never killed by a failed save.
  */
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import {
   MANIFEST_VERSION,
@@ -18,6 +21,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import type { SaveOptions } from '../common/save-options';
+import { prepareImageTarget, type ImageTarget } from '../../util/image-path';
 import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, RunningReason, ShutoffReason, type DomainRef } from '../types';
 import { capabilitiesFor } from './capabilities';
 import type { QemuDomain } from './domain-obj';
@@ -25,7 +29,7 @@ import { acquireDomainLock, type DomainLock } from './domain-lock';
 import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
 import { MigrationProgress, migrationFailed, setMigrationCapabilities, setMigrationParameters, waitMigrationEnd } from './migration';
 import { runFiles } from './paths';
-import { hasSharedRamFile } from './command-line';
+import { hasSharedRamFile, ramBackendMatcher } from './command-line';
 import { refuseIfMapped } from './instant-restore';
 import { createSavePipeline, type SavePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
@@ -52,7 +56,11 @@ function checkDxml(cur: DomainDef, dxml: string): DomainDef {
  * the image's was_running. Raises OPERATION_ABORTED when the client aborted the job.
  * `maxBandwidth` (bytes/s) replaces libvirt's "unlimited" only for the test URI option.
  */
-export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: string, options: SaveOptions, maxBandwidth?: number): Promise<void> {
+export function saveDomain(st: QemuDriverState, ref: DomainRef, file: string, options: SaveOptions, maxBandwidth?: number): Promise<void> {
+  return st.track(runSave(st, ref, file, options, maxBandwidth));
+}
+
+async function runSave(st: QemuDriverState, ref: DomainRef, file: string, options: SaveOptions, maxBandwidth?: number): Promise<void> {
   const d = st.resolve(ref);
   requireActive(st, d);
   const qmp = monitorOf(d);
@@ -75,6 +83,9 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
   let migrating = false;
   let pausedBySave = false;
   let replaced: string[] = [];
+  let target: ImageTarget | null = null;
+  let headerInfo: { header: Awaited<ReturnType<typeof writeSaveImageStart>>; dataLen: number } | null = null;
+  let committed = false;
   try {
     const pre = (await qmp.execute('query-migrate')) as { status?: string };
     if (pre.status === 'active' || pre.status === 'setup') {
@@ -88,10 +99,11 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
         "parallel.mode 'region' needs guest RAM in a shared memfd or file backend (<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>)",
       );
     }
-    refuseIfMapped(file, 'overwrite the save image');
-    replaced = await imageChannelFiles(file, ErrorDomain.QEMU);
+    target = await prepareImageTarget(file, ErrorDomain.QEMU);
+    refuseIfMapped(target.finalPath, 'overwrite the save image');
+    replaced = await imageChannelFiles(target.finalPath, ErrorDomain.QEMU);
     try {
-      fh = await open(file, 'w', 0o600);
+      fh = await open(target.tempPath, 'wx', 0o600);
     } catch (err) {
       throw VirError.system(ErrorDomain.QEMU, `Failed to create file '${file}'`, err);
     }
@@ -103,7 +115,7 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     // Probed on first use, so a process that reconnected to a running guest knows them too.
     const caps = (await capabilitiesFor(d.proc!.emulator, qmp)).migrationCapabilities;
     pipeline = createSavePipeline({
-      file,
+      file: target.tempPath,
       streamOffset: streamOffset(header),
       options,
       doneFile: files.done,
@@ -112,8 +124,10 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
       socketPath: files.migration,
       pid: d.proc!.pid,
       ramBytes: d.def.memory * 1024,
+      isRam: ramBackendMatcher(d.def, st.paths.runDir) ?? (() => false),
     });
-    d.save = { file, wasRunning, ownerPid: process.pid, extraFiles: pipeline.outputs?.() };
+    headerInfo = { header, dataLen: Buffer.byteLength(xml) + 1 };
+    d.save = { file: target.finalPath, tempFile: target.tempPath, wasRunning, ownerPid: process.pid, extraFiles: pipeline.outputs?.() };
 
     if (wasRunning) {
       await qmp.execute('stop');
@@ -148,20 +162,23 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     progress.stop();
     await progress.refresh().catch(() => undefined);
     if (status === 'cancelled' || job.aborted) throw job.abortError();
-    if (status !== 'completed') throw migrationFailed('migration out', progress.last);
+    // A writer that failed (disk full, EIO) makes QEMU's side fail too: report the cause.
+    if (status !== 'completed') throw (await pipeline.failure?.()) ?? migrationFailed('migration out', progress.last);
 
     await pipeline.finish(job.signal);
     const part = pipeline.manifest?.();
     if (part) {
-      await writeSaveImageManifest(fh, header, Buffer.byteLength(xml) + 1, { version: MANIFEST_VERSION, uuid: d.def.uuid, ...part }, ErrorDomain.QEMU);
+      await writeSaveImageManifest(fh, headerInfo!.header, headerInfo!.dataLen, { version: MANIFEST_VERSION, uuid: d.def.uuid, ...part }, ErrorDomain.QEMU);
     }
     await fh.datasync();
-    await finalizeSaveImage(fh, header);
+    await finalizeSaveImage(fh, headerInfo!.header);
     await fh.close();
     fh = null;
+    job.throwIfAborted();
 
+    const mine = await commitImage(st, d, target!, pipeline.outputs?.() ?? []);
+    committed = true;
     // Channel files of the image this one replaced, which the new image does not reuse.
-    const mine = new Set(pipeline.outputs?.() ?? []);
     await Promise.all(replaced.filter((p) => !mine.has(p)).map((p) => rm(p, { force: true }).catch(() => undefined)));
 
     job.complete();
@@ -178,7 +195,9 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
       await Promise.race([ended.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
     }
     if (fh) await fh.close().catch(() => undefined);
-    for (const p of [file, ...(pipeline?.outputs?.() ?? [])]) await rm(p, { force: true }).catch(() => undefined);
+    if (target && !committed) {
+      for (const p of [target.tempPath, ...(pipeline?.outputs?.() ?? [])]) await rm(p, { force: true }).catch(() => undefined);
+    }
     d.save = undefined;
     if (d.proc && !qmp.closed && st.isActive(d)) {
       try {
@@ -201,6 +220,29 @@ export async function saveDomain(st: QemuDriverState, ref: DomainRef, file: stri
     await pipeline?.cleanup();
     saveProgress.delete(d);
     lock.release();
+  }
+}
+
+/**
+ * Puts a complete image in place: channel files first, the main file (the one a restore opens)
+ * last, then the directory is synced so the renames survive a crash. Returns the final paths.
+ */
+async function commitImage(st: QemuDriverState, d: QemuDomain, target: ImageTarget, tempOutputs: string[]): Promise<Set<string>> {
+  d.save = { ...d.save!, committing: true };
+  st.persistStatus(d);
+  const finals = tempOutputs.map((p) => target.finalPath + p.slice(target.tempPath.length));
+  for (let i = 0; i < tempOutputs.length; i++) await rename(tempOutputs[i], finals[i]);
+  await rename(target.tempPath, target.finalPath);
+  await syncDir(dirname(target.finalPath));
+  return new Set(finals);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

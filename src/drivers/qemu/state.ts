@@ -21,6 +21,29 @@ const log = moduleLogger('qemu-state');
 export class QemuDriverState extends DomainRegistry<QemuDomain> {
   /** Open connections using this state. */
   refs = 0;
+  /** Saves (and other jobs) in flight: the state outlives its connections until they end. */
+  private readonly operations = new Set<Promise<unknown>>();
+
+  /**
+   * Runs `work` as an operation that outlives the connection that asked for it, as a libvirt job
+   * outlives its client: closing the last connection does not close the guest monitors under it.
+   */
+  track<T>(work: Promise<T>): Promise<T> {
+    this.operations.add(work);
+    const forget = (): void => void this.operations.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** True while a tracked operation runs. */
+  get busy(): boolean {
+    return this.operations.size > 0;
+  }
+
+  /** Settles once no tracked operation runs. */
+  async idle(): Promise<void> {
+    while (this.operations.size > 0) await Promise.allSettled([...this.operations]);
+  }
 
   /** @param paths the directories of this URI. */
   constructor(readonly paths: QemuPaths) {
@@ -150,9 +173,23 @@ export function sharedState(paths: QemuPaths): { state: QemuDriverState; fresh: 
   return { state: st, fresh };
 }
 
-/** Drops a reference; the last one closes monitors (guests keep running) and forgets the state. */
+/**
+ * Drops a reference; the last one closes monitors (guests keep running) and forgets the state,
+ * once the operations still running on it ended: a client that goes away mid-save does not take
+ * the monitor from under the save, which then ends (resuming the guest on failure) by itself.
+ * A connection opened meanwhile keeps using the same state.
+ */
 export async function releaseState(st: QemuDriverState): Promise<void> {
   st.refs--;
+  if (st.refs > 0) return;
+  if (st.busy) {
+    void st.idle().then(() => closeUnused(st));
+    return;
+  }
+  await closeUnused(st);
+}
+
+async function closeUnused(st: QemuDriverState): Promise<void> {
   if (st.refs > 0) return;
   for (const [k, v] of states) if (v === st) states.delete(k);
   for (const d of st.domains) {

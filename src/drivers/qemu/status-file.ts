@@ -7,13 +7,20 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 /** A save that was running when the status was written. */
 export interface SaveInProgress {
-  /** The image file being written (removed if the save never completed). */
+  /** The image's final path (symlinks resolved): the earlier image there is never removed. */
   file: string;
+  /** The temporary sibling the image is written to, renamed to `file` once complete. */
+  tempFile?: string;
+  /**
+   * Set just before the renames that put the new image in place: if the saver dies now, an
+   * absent `tempFile` and a complete `file` mean the new image is in place and the guest saved.
+   */
+  committing?: boolean;
   /** The guest ran before the save paused it: resume it when the save is abandoned. */
   wasRunning: boolean;
   /** The tsvirt process running the save. */
   ownerPid: number;
-  /** Files besides `file` the save writes (parallel channel files), removed with it. */
+  /** Temporary files besides `tempFile` the save writes (parallel channel files), removed with it. */
   extraFiles?: string[];
 }
 

@@ -76,17 +76,24 @@ export interface WriterSpec {
 }
 
 /**
- * The shell pipeline that reads QEMU's stream on stdin and puts it in the file after the header.
- * With the page cache: append (with a compressor when asked). Bypassing it: the header bytes
- * already on disk are sent again through the same O_DIRECT dd so that every write of the whole
- * file stays block aligned, as libvirt's iohelper writes header and stream through one fd.
+ * The bash pipeline that reads QEMU's stream on stdin and puts it in the file after the header,
+ * sending the same bytes (as stored, i.e. compressed when a compressor runs) through `sha256sum`
+ * into `hashFile` for the image's manifest. The hash appears under its final name only once
+ * complete. It must run under `set -o pipefail`, so that a compressor or writer that fails
+ * anywhere in the pipe fails the whole save even after QEMU reported "completed".
+ * With the page cache: append. Bypassing it: the header bytes already on disk are sent again
+ * through the same O_DIRECT dd so that every write of the whole file stays block aligned, as
+ * libvirt's iohelper writes header and stream through one fd.
  */
-export function writerPipeline(spec: WriterSpec): string {
+export function writerPipeline(spec: WriterSpec, hashFile: string): string {
   const prog = requireCompressor(spec.format);
-  const body = prog ? compressArgs(spec.format, prog) : 'cat';
   const file = shQuote(spec.file);
-  if (!spec.bypassCache) return prog ? `${body} >> ${file}` : `cat >> ${file}`;
-  return `{ head -c ${spec.streamOffset} ${file} && ${body}; } | dd of=${file} bs=1M iflag=fullblock oflag=direct conv=notrunc status=none`;
+  const hash = shQuote(hashFile);
+  const hashTmp = shQuote(`${hashFile}.tmp`);
+  const hasher = `>(sha256sum > ${hashTmp} && mv ${hashTmp} ${hash})`;
+  const stored = prog ? `${compressArgs(spec.format, prog)} | tee ${hasher}` : `tee ${hasher}`;
+  if (!spec.bypassCache) return `${stored} >> ${file}`;
+  return `{ head -c ${spec.streamOffset} ${file} && ${stored}; } | dd of=${file} bs=1M iflag=fullblock oflag=direct conv=notrunc status=none`;
 }
 
 /**

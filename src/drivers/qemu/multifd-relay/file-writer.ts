@@ -30,6 +30,8 @@ export class StreamFileWriter {
     readonly offset: number,
     private readonly socket: Socket,
     private readonly onBytes: (n: number) => void,
+    /** Told of the first write error, once: the socket is already cut by then. */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {}
 
   /** Bytes accepted so far (queued or on disk). */
@@ -67,6 +69,7 @@ export class StreamFileWriter {
     } catch (err) {
       this.error = err;
       this.socket.destroy();
+      this.onError(err);
     } finally {
       this.writing = null;
     }

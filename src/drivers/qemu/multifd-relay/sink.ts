@@ -44,7 +44,7 @@ export class MultifdSink {
   /** Channels already seen, claimed before their file is open so a duplicate is caught at once. */
   private readonly claimed = new Set<number>();
   private ended = 0;
-  private failure: VirError | null = null;
+  private failed: VirError | null = null;
   private settle!: { resolve: (r: SinkStream[]) => void; reject: (e: VirError) => void };
   /** Settles with every stream once all N+1 connections have ended. */
   readonly done: Promise<SinkStream[]>;
@@ -95,10 +95,17 @@ export class MultifdSink {
       );
     });
     socket.on('error', (err) => this.fail(VirError.system(ErrorDomain.QEMU, 'multifd connection failed', err)));
+    let endSeen = false;
+    // A connection destroyed before its end (a write error cut it, or QEMU died) never emits
+    // 'end': without this the sink would wait for ever with the guest paused.
+    socket.on('close', () => {
+      if (!endSeen && !this.failed) this.fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'migration connection closed before the end of its stream'));
+    });
     socket.on('end', () => {
+      endSeen = true;
       void (async () => {
         const w = opening ? await opening : writer;
-        if (!w && !this.failure) {
+        if (!w && !this.failed) {
           this.fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, 'migration connection closed before it identified itself'));
         }
         if (++this.ended === this.opts.channels + 1) await this.finish();
@@ -122,18 +129,18 @@ export class MultifdSink {
     this.claimed.add(channel);
     const onBytes = (n: number): void => this.opts.onProgress?.(channel, n);
     if (channel === 0) {
-      const writer = new StreamFileWriter(this.opts.mainFile, this.opts.mainOffset, socket, onBytes);
+      const writer = new StreamFileWriter(this.opts.mainFile, this.opts.mainOffset, socket, onBytes, (err) => this.writeFailed(err));
       this.writers.set(0, { writer, path: '' });
       return writer;
     }
     const path = this.opts.channelPath(channel);
     const file = await fs.open(path, 'w', 0o600);
-    if (this.failure) {
+    if (this.failed) {
       // The sink failed while the file was opening: fail() already closed the others.
       await file.close();
       return null;
     }
-    const writer = new StreamFileWriter(file, 0, socket, onBytes);
+    const writer = new StreamFileWriter(file, 0, socket, onBytes, (err) => this.writeFailed(err));
     this.writers.set(channel, { writer, path, file });
     log.debug({ channel, path }, 'multifd channel connected');
     return writer;
@@ -150,7 +157,7 @@ export class MultifdSink {
         }
         out.push({ channel, path, ...w });
       }
-      if (this.failure) return;
+      if (this.failed) return;
       if (out.length !== this.opts.channels + 1) {
         return this.fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `expected ${this.opts.channels + 1} migration connections, got ${out.length}`));
       }
@@ -161,14 +168,23 @@ export class MultifdSink {
     }
   }
 
+  private writeFailed(err: unknown): void {
+    this.fail(VirError.system(ErrorDomain.QEMU, 'cannot write save image', err));
+  }
+
   /** Stops with an error: every connection is cut and `done` rejects. */
   fail(err: VirError): void {
-    if (this.failure) return;
-    this.failure = err;
+    if (this.failed) return;
+    this.failed = err;
     log.debug({ err: err.message }, 'multifd sink failed');
     for (const s of this.sockets) s.destroy();
     this.server.close();
     void Promise.all([...this.writers.values()].map((w) => w.file?.close().catch(() => undefined))).then(() => this.settle.reject(err));
+  }
+
+  /** The error the sink stopped with, or null while it has not failed. */
+  get failure(): VirError | null {
+    return this.failed;
   }
 
   /** Paths of the channel files opened so far (for cleanup after a failure). */
