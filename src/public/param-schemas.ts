@@ -37,6 +37,8 @@ export interface ParamSchemaProperty {
   'x-virt-type': string;
   'x-virt-path'?: boolean;
   'x-virt-error'?: VirErrorSpec;
+  /** Errors for single schema keywords (`maximum`, ...) where they differ from `x-virt-error`. */
+  'x-virt-errors'?: Record<string, VirErrorSpec>;
   [k: string]: unknown;
 }
 
@@ -60,7 +62,7 @@ export const paramSchemas = {
 export type ParamApi = keyof typeof paramSchemas;
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-for (const keyword of ['x-virt-type', 'x-virt-error', 'x-virt-path']) ajv.addKeyword({ keyword });
+for (const keyword of ['x-virt-type', 'x-virt-error', 'x-virt-errors', 'x-virt-path']) ajv.addKeyword({ keyword });
 
 const compiled = new Map<ParamApi, ValidateFunction>();
 function validatorFor(api: ParamApi): ValidateFunction {
@@ -153,7 +155,8 @@ function schemaError(schema: ParamSchema, errors: ErrorObject[], value: Record<s
     return spec ? report(spec, missing) : VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `missing parameter '${missing}'`);
   }
   const field = e.instancePath.replace(/^\//, '').replace(/~1/g, '/').replace(/~0/g, '~');
-  const spec = schema.properties[field]?.['x-virt-error'];
+  const prop = schema.properties[field];
+  const spec = prop?.['x-virt-errors']?.[e.keyword] ?? prop?.['x-virt-error'];
   if (spec) return report(spec, value[field]);
   return VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.DOMAIN, `parameter '${field}' ${e.message ?? 'is invalid'}`);
 }

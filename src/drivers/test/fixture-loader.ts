@@ -3,7 +3,8 @@
  * format (`<node>` with `<cpu>`, `<memory>` and `<domain>` children, a `<domain file='x.xml'/>`
  * reference relative to the fixture, or a single `<domain>` document).
  */
-import { readFile } from 'node:fs/promises';
+import { constants as fsc } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDomainXML, formatDomainXML, type DomainDef } from '../../conf/domain-xml';
 import { parseXmlDocument, child, children, attr, textOf, formatXmlElement, type XmlElement } from '../../conf/xml-tree';
@@ -16,11 +17,59 @@ import { TestState } from './state';
 /** libvirt's test driver XML namespace (`<test:runstate>`, `<test:transient/>`). */
 export const TEST_NAMESPACE = 'http://libvirt.org/schemas/domain/test/1.0';
 
-async function readText(path: string): Promise<string> {
+/**
+ * Most bytes one fixture may read, its referenced domain files included. `test:///PATH` comes
+ * from whoever opens a connection, read-only clients of a daemon too: without a bound,
+ * `test:///dev/zero` or a huge file would make the daemon read until it runs out of memory.
+ */
+export const FIXTURE_MAX_BYTES = 16 * 1024 * 1024;
+
+/** What one fixture load may still read (shared by the fixture and the files it references). */
+interface ReadBudget {
+  left: number;
+}
+
+function notLoadable(path: string, why: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.TEST, `cannot load fixture '${path}': ${why}`);
+}
+
+/**
+ * Reads a fixture file, refusing anything but a regular file within the budget before reading
+ * a byte. The type is checked with stat first, because opening a FIFO for reading blocks (in
+ * libuv's thread pool, stalling every other file operation of the process) until a writer
+ * comes; the file is then opened non-blocking and checked again on the open descriptor, so a
+ * file swapped in between is caught too.
+ */
+async function readText(path: string, budget: ReadBudget): Promise<string> {
+  const check = (st: { isFile(): boolean; size: number }): void => {
+    if (!st.isFile()) throw notLoadable(path, 'not a regular file');
+    if (st.size > budget.left) {
+      throw notLoadable(path, `larger than ${FIXTURE_MAX_BYTES} bytes (fixture files and their domain files together)`);
+    }
+  };
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    return await readFile(path, 'utf8');
+    check(await stat(path));
+    fh = await open(path, fsc.O_RDONLY | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+    const st = await fh.stat();
+    check(st);
+    // Read at most what stat promised plus one byte: a file growing meanwhile is refused, not
+    // followed.
+    const buf = Buffer.allocUnsafe(Math.min(st.size, budget.left) + 1);
+    let have = 0;
+    while (have < buf.length) {
+      const { bytesRead } = await fh.read(buf, have, buf.length - have, have);
+      if (bytesRead === 0) break;
+      have += bytesRead;
+    }
+    if (have > budget.left) throw notLoadable(path, `larger than ${FIXTURE_MAX_BYTES} bytes`);
+    budget.left -= have;
+    return buf.subarray(0, have).toString('utf8');
   } catch (err) {
+    if (err instanceof VirError) throw err;
     throw VirError.system(ErrorDomain.TEST, `cannot read file '${path}'`, err);
+  } finally {
+    await fh?.close().catch(() => undefined);
   }
 }
 
@@ -97,7 +146,8 @@ export function loadDefaultState(): TestState {
 
 /** A private state loaded from a fixture file (absolute path). */
 export async function loadFixtureFile(path: string): Promise<TestState> {
-  const xml = await readText(path);
+  const budget: ReadBudget = { left: FIXTURE_MAX_BYTES };
+  const xml = await readText(path, budget);
   const root = parseXmlDocument(xml, path, ErrorDomain.TEST);
   if (root.name === 'domain') {
     const state = new TestState({ ...DEFAULT_NODE_INFO }, false);
@@ -113,7 +163,7 @@ export async function loadFixtureFile(path: string): Promise<TestState> {
     const ref = attr(el, 'file');
     if (ref !== undefined) {
       const file = isAbsolute(ref) ? ref : resolve(dirname(path), ref);
-      const sub = parseXmlDocument(await readText(file), file, ErrorDomain.TEST);
+      const sub = parseXmlDocument(await readText(file, budget), file, ErrorDomain.TEST);
       doms.push(fixtureDomain(sub));
     } else {
       doms.push(fixtureDomain(el));

@@ -3,8 +3,6 @@
  * a job 'domain save', a real image (see image.ts), and libvirt's state changes: success leaves
  * the domain "shut off (saved)", an abort or a failure leaves it running ("save canceled").
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import { SaveImageFormat, SAVE_IMAGE_FORMAT_NAMES } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
@@ -93,7 +91,6 @@ export async function saveDomain(ctx: TestContext, ref: DomainRef, opts: SaveOpt
     state.emit(d, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
   }
   try {
-    await mkdir(dirname(path), { recursive: true }).catch(() => undefined);
     await writeTestImage({
       path,
       xml: formatDomainXML(def, { inactive: true }),

@@ -34,6 +34,23 @@ function writePidFile(file: string): void {
   fs.writeFileSync(file, `${process.pid}\n`);
 }
 
+/**
+ * Keeps the daemon up when a bug lets an error escape a client's call: Node's default for an
+ * unhandled rejection or uncaught exception is to end the process, which would take every other
+ * client's session and running job with it. The error is logged (and written to stderr, as the
+ * log is silent by default) and the daemon goes on; each client's faults are confined to its
+ * session, so what escaped belongs to no live request.
+ */
+export function installLastResortHandlers(): void {
+  const report = (what: string, err: unknown): void => {
+    const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    log.error({ err }, what);
+    process.stderr.write(`tsvirtd: ${what} (daemon kept running): ${text.slice(0, 4096)}\n`);
+  };
+  process.on('unhandledRejection', (err) => report('unhandled rejection', err));
+  process.on('uncaughtException', (err) => report('uncaught exception', err));
+}
+
 /** Starts the daemon as the settings say; resolves with a function that stops it. */
 export async function runDaemon(settings: DaemonSettings): Promise<{ daemon: Daemon; stop: () => Promise<void> }> {
   if (settings.pidFile) writePidFile(settings.pidFile);
@@ -64,6 +81,7 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`${usage ? '' : 'tsvirtd: '}${(err as Error).message}\n`);
     process.exit(usage ? 0 : 2);
   }
+  installLastResortHandlers();
   let handle: Awaited<ReturnType<typeof runDaemon>>;
   try {
     handle = await runDaemon(settings);

@@ -35,6 +35,22 @@ import { BEFORE_OPEN, JOB_PROCEDURES, handlerFor } from './handlers';
 
 const log = moduleLogger('tsvirtd');
 
+/**
+ * Applies a procedure's declared read-only policy, before its handler runs, as libvirt's public
+ * API does on the daemon side (OPERATION_DENIED, domain DOMAIN, before any lookup or file access).
+ */
+export function checkReadOnly(proc: ProcedureDef, args: unknown): void {
+  const policy = proc.readOnly;
+  if (!policy) return;
+  if (policy.kind === 'deny') {
+    throw VirError.report(ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, `read only access prevents ${policy.fn}`);
+  }
+  const flags = (args as { flags?: unknown } | undefined)?.flags;
+  if (typeof flags === 'number' && (flags & policy.mask) !== 0) {
+    throw VirError.report(ErrorCode.OPERATION_DENIED, ErrorDomain.DOMAIN, policy.message);
+  }
+}
+
 /** Per-client settings. */
 export interface SessionOptions {
   /** Came in on the read-only socket: the connection is opened read-only whatever it asks. */
@@ -58,10 +74,27 @@ interface Queued {
   header: MessageHeader;
   proc: ProcedureDef;
   args: unknown;
+  /** High priority: may run past the ordinary request limit. */
+  high: boolean;
+  /** Frame size: queued arguments are views into their frames, which stay allocated. */
+  bytes: number;
 }
 
 /** Queued calls beyond which the daemon stops reading from a client until it catches up. */
 const QUEUE_PAUSE = 64;
+/** Queued frame bytes beyond which reading stops too (a few 32 MiB frames, not 64 of them). */
+const QUEUE_BYTES_PAUSE = 64 * 1024 * 1024;
+/**
+ * High-priority calls one client may run at once. They bypass the ordinary limit so job
+ * monitoring overtakes a save, but unbounded they would let one client start any number of
+ * concurrent driver calls; past this they queue like the rest.
+ */
+const HIGH_PRIORITY_MAX = 16;
+/**
+ * Reply bytes waiting for a client that does not read beyond which the daemon stops reading its
+ * calls: without it a client that only writes makes the daemon buffer every reply.
+ */
+const OUTPUT_PAUSE = 40 * 1024 * 1024;
 
 /** One connected client. */
 export class ClientSession {
@@ -71,6 +104,8 @@ export class ClientSession {
   private readonly running = new Set<Running>();
   private readonly queue: Queued[] = [];
   private ordinaryRunning = 0;
+  private highRunning = 0;
+  private queuedBytes = 0;
   private readonly keepalive: KeepaliveMonitor;
   private readonly events = new Map<number, number>();
   private nextCallbackId = 1;
@@ -93,6 +128,7 @@ export class ClientSession {
       },
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('drain', () => this.updateFlow());
     stream.on('error', (err) => log.debug({ peer: opts.peer, err: err.message }, 'client stream error'));
     stream.on('close', () => void this.close());
   }
@@ -127,6 +163,7 @@ export class ClientSession {
     this.closed = true;
     this.keepalive.stop();
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.stream.destroy();
     const conn = this.conn;
     this.conn = null;
@@ -138,7 +175,26 @@ export class ClientSession {
   }
 
   private send(frame: Buffer): void {
-    if (!this.closed && !this.stream.destroyed && this.stream.writable) this.stream.write(frame);
+    if (!this.closed && !this.stream.destroyed && this.stream.writable) {
+      this.stream.write(frame);
+      if (this.stream.writableLength > OUTPUT_PAUSE) this.updateFlow();
+    }
+  }
+
+  /**
+   * Stops reading the client's calls while too much of its work is queued or too many of its
+   * replies are unread, and reads again once both fall back (with hysteresis, so a client at
+   * the edge does not flap).
+   */
+  private updateFlow(): void {
+    if (this.closed || this.stream.destroyed) return;
+    const out = this.stream.writableLength;
+    const paused = this.stream.isPaused();
+    if (!paused && (this.queue.length >= QUEUE_PAUSE || this.queuedBytes >= QUEUE_BYTES_PAUSE || out > OUTPUT_PAUSE)) {
+      this.stream.pause();
+    } else if (paused && this.queue.length < QUEUE_PAUSE / 4 && this.queuedBytes < QUEUE_BYTES_PAUSE / 4 && out <= OUTPUT_PAUSE / 4) {
+      this.stream.resume();
+    }
   }
 
   private onData(chunk: Buffer): void {
@@ -154,13 +210,39 @@ export class ClientSession {
     }
     for (const f of frames) {
       if (this.closed) return;
-      this.onFrame(f);
+      try {
+        this.onFrame(f);
+      } catch (err) {
+        // A bug of ours, not the client's doing: this client is dropped, the daemon goes on.
+        log.error({ peer: this.opts.peer, err }, 'internal error handling a frame: closing the client');
+        void this.close();
+        return;
+      }
     }
   }
 
+  /**
+   * Sends an ERROR reply. Never throws: an error whose encoding fails (it cannot once its
+   * strings are cut to the limits, but a bug must not end the daemon) is replaced by a plain
+   * RPC error, and if even that fails the client is closed.
+   */
   private replyError(h: MessageHeader, err: unknown, dom: DomainRef | null = null): void {
     const header = { ...h, type: MessageType.REPLY, status: MessageStatus.ERROR };
-    this.send(encodeMessage(header, { type: remoteErrorWire, value: virErrorToRemoteError(err, dom) }));
+    let frame: Buffer;
+    try {
+      frame = encodeMessage(header, { type: remoteErrorWire, value: virErrorToRemoteError(err, dom) });
+    } catch (encodeErr) {
+      log.warn({ peer: this.opts.peer, proc: h.proc, err: (encodeErr as Error).message }, 'error reply not encodable: replaced');
+      try {
+        const plain = VirError.report(ErrorCode.RPC, ErrorDomain.RPC, `the error of procedure ${h.proc} could not be encoded`);
+        frame = encodeMessage(header, { type: remoteErrorWire, value: virErrorToRemoteError(plain) });
+      } catch (fatal) {
+        log.error({ peer: this.opts.peer, err: fatal }, 'cannot encode any error reply: closing the client');
+        void this.close();
+        return;
+      }
+    }
+    this.send(frame);
   }
 
   private onFrame(frame: Buffer): void {
@@ -194,35 +276,49 @@ export class ClientSession {
       this.replyError(h, rpcErr(`cannot decode arguments of ${proc.name}: ${(err as Error).message}`));
       return;
     }
-    if (isHighPriority(proc.name)) {
-      this.start({ header: h, proc, args }, false);
-    } else if (this.ordinaryRunning < this.opts.maxRequests) {
-      this.start({ header: h, proc, args }, true);
+    const call: Queued = { header: h, proc, args, high: isHighPriority(proc.name), bytes: frame.length };
+    if (this.canStart(call)) {
+      this.start(call);
     } else {
-      this.queue.push({ header: h, proc, args });
-      if (this.queue.length >= QUEUE_PAUSE) this.stream.pause();
+      this.queue.push(call);
+      this.queuedBytes += call.bytes;
+      this.updateFlow();
     }
   }
 
-  private start(call: Queued, ordinary: boolean): void {
-    if (ordinary) this.ordinaryRunning++;
+  private canStart(call: Queued): boolean {
+    return call.high ? this.highRunning < HIGH_PRIORITY_MAX : this.ordinaryRunning < this.opts.maxRequests;
+  }
+
+  private start(call: Queued): void {
+    if (call.high) this.highRunning++;
+    else this.ordinaryRunning++;
     const dom = (call.args as { dom?: DomainRef } | undefined)?.dom ?? undefined;
     const entry: Running = { proc: call.proc, dom, done: Promise.resolve() };
-    entry.done = this.execute(call, dom ?? null).finally(() => {
-      this.running.delete(entry);
-      if (ordinary) {
-        this.ordinaryRunning--;
+    entry.done = this.execute(call, dom ?? null)
+      .catch((err) => log.error({ peer: this.opts.peer, proc: call.proc.name, err }, 'call failed outside its error reply'))
+      .finally(() => {
+        this.running.delete(entry);
+        if (call.high) this.highRunning--;
+        else this.ordinaryRunning--;
         this.next();
-      }
-    });
+      });
     this.running.add(entry);
   }
 
+  /** Starts every queued call that may run now, oldest first; a high-priority call overtakes ordinary ones. */
   private next(): void {
-    while (!this.closed && this.queue.length > 0 && this.ordinaryRunning < this.opts.maxRequests) {
-      this.start(this.queue.shift() as Queued, true);
+    for (let i = 0; !this.closed && i < this.queue.length; ) {
+      const call = this.queue[i];
+      if (this.canStart(call)) {
+        this.queue.splice(i, 1);
+        this.queuedBytes -= call.bytes;
+        this.start(call);
+      } else {
+        i++;
+      }
     }
-    if (this.queue.length < QUEUE_PAUSE / 4 && this.stream.isPaused()) this.stream.resume();
+    this.updateFlow();
   }
 
   private async execute(call: Queued, dom: DomainRef | null): Promise<void> {
@@ -232,6 +328,7 @@ export class ClientSession {
       if (!this.conn && !BEFORE_OPEN.has(call.proc.name)) {
         throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection not open');
       }
+      if (this.conn?.readOnly) checkReadOnly(call.proc, call.args);
       const ret = await handler(this.context, call.args as never);
       const body = encodeRet(call.proc, ret);
       this.send(encodeMessage({ ...h, type: MessageType.REPLY, status: MessageStatus.OK }, body));

@@ -10,6 +10,16 @@ import { decodeXdr, encodeXdr, xdr, type XdrType } from '../xdr';
  */
 export type ProcedureKind = 'call' | 'message';
 
+/**
+ * What a read-only connection may do with a procedure, as libvirt's public API decides it on the
+ * daemon side. `deny`: refused outright with OPERATION_DENIED "read only access prevents FN"
+ * (libvirt's virCheckReadOnlyGoto); `deny-flags`: refused only when the call's `flags` carry a
+ * bit of `mask` (virDomainGetXMLDesc with VIR_DOMAIN_XML_SECURE). Absent: allowed.
+ */
+export type ReadOnlyPolicy =
+  | { readonly kind: 'deny'; readonly fn: string }
+  | { readonly kind: 'deny-flags'; readonly mask: number; readonly message: string };
+
 /** A remote_procedure entry. */
 export interface ProcedureDef<A = any, R = any, N extends string = string> {
   /** REMOTE_PROC_* number; append-only upstream, never renumbered. */
@@ -21,6 +31,8 @@ export interface ProcedureDef<A = any, R = any, N extends string = string> {
   /** remote_*_ret (void when the reply body is empty). */
   readonly ret: XdrType<R>;
   readonly kind: ProcedureKind;
+  /** Read-only policy; undefined means the call is allowed on a read-only connection. */
+  readonly readOnly?: ReadOnlyPolicy;
 }
 
 /** The argument value type of a procedure. */
@@ -28,21 +40,33 @@ export type ProcArgs<P> = P extends ProcedureDef<infer A, any, any> ? A : never;
 /** The reply value type of a procedure. */
 export type ProcRet<P> = P extends ProcedureDef<any, infer R, any> ? R : never;
 
+/** Optional parts of a declaration. */
+export interface ProcedureOptions {
+  kind?: ProcedureKind;
+  readOnly?: ReadOnlyPolicy;
+}
+
 /** Declares one procedure; omitted args/ret mean `void`. */
 export function defineProcedure<N extends string, A = void, R = void>(
   number: number,
   name: N,
   args?: XdrType<A>,
   ret?: XdrType<R>,
-  kind: ProcedureKind = 'call',
+  options: ProcedureOptions = {},
 ): ProcedureDef<A, R, N> {
   return {
     number,
     name,
     args: (args ?? xdr.xvoid) as XdrType<A>,
     ret: (ret ?? xdr.xvoid) as XdrType<R>,
-    kind,
+    kind: options.kind ?? 'call',
+    ...(options.readOnly ? { readOnly: options.readOnly } : {}),
   };
+}
+
+/** A mutating procedure: refused on read-only connections, naming libvirt's public function `fn`. */
+export function mutating(fn: string): ProcedureOptions {
+  return { readOnly: { kind: 'deny', fn } };
 }
 
 /** Encodes a call's arguments into a message body. */

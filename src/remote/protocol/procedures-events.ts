@@ -26,6 +26,6 @@ export const EVENT_PROCEDURES = {
     'DOMAIN_EVENT_CALLBACK_LIFECYCLE',
     s({ callbackID: xdr.int, msg: lifecycleMsg }, 'remote_domain_event_callback_lifecycle_msg'),
     xdr.xvoid,
-    'message',
+    { kind: 'message' },
   ),
 } as const;

@@ -134,20 +134,45 @@ export function remoteErrorToVirError(w: RemoteErrorWire): VirError {
   });
 }
 
-/** VirError (or anything thrown, wrapped as libvirt would) -> remote_error; `dom` is optional context. */
+/** Appended to a string cut to fit a wire limit, so the reader sees it was cut. */
+export const TRUNCATION_MARK = '...';
+
+/**
+ * `s` cut to at most `max` UTF-8 bytes (on a character boundary, ending in TRUNCATION_MARK when
+ * cut). Errors quote what clients sent, and a client may send a string right at the 4 MiB limit:
+ * the error that quotes it must still be encodable, so its strings are cut rather than refused.
+ */
+export function fitString(s: string, max = REMOTE_STRING_MAX): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no byte count.
+  if (s.length * 3 <= max || Buffer.byteLength(s, 'utf8') <= max) return s;
+  const bytes = Buffer.from(s, 'utf8');
+  let end = max - TRUNCATION_MARK.length;
+  // Step back over UTF-8 continuation bytes so no character is split.
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8') + TRUNCATION_MARK;
+}
+
+const fitOptional = (s: string | null | undefined): string | null => (typeof s === 'string' ? fitString(s) : null);
+
+/**
+ * VirError (or anything thrown, wrapped as libvirt would) -> remote_error; `dom` is optional
+ * context. Every string is cut to REMOTE_STRING_MAX, so the result always encodes: even with a
+ * domain name at the limit, five 4 MiB strings stay well under the 32 MiB message limit.
+ */
 export function virErrorToRemoteError(err: unknown, dom: DomainRef | null = null): RemoteErrorWire {
   const f = VirError.from(err).toFields();
+  const int = (n: unknown): number => (Number.isInteger(n) && (n as number) >= -0x80000000 && (n as number) <= 0x7fffffff ? (n as number) : -1);
   return {
-    code: f.code,
-    domain: f.domain,
-    message: f.message,
-    level: f.level ?? ErrorLevel.ERROR,
+    code: int(f.code),
+    domain: int(f.domain),
+    message: fitOptional(typeof f.message === 'string' ? f.message : String(f.message)),
+    level: Number.isInteger(f.level) ? int(f.level) : ErrorLevel.ERROR,
     dom,
-    str1: f.str1,
-    str2: f.str2,
-    str3: f.str3,
-    int1: f.int1,
-    int2: f.int2,
+    str1: fitOptional(f.str1),
+    str2: fitOptional(f.str2),
+    str3: fitOptional(f.str3),
+    int1: int(f.int1),
+    int2: int(f.int2),
     net: null,
   };
 }

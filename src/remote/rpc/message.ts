@@ -133,17 +133,26 @@ export function encodeKeepalive(proc: KeepaliveProcedure): Buffer {
   });
 }
 
+/** Staging buffer size for small pieces of a frame (see FrameSplitter.addPart). */
+const STAGE_SIZE = 65536;
+
 /**
  * Cuts a byte stream into frames. A frame's length word is validated as soon as its 4 bytes are
- * in, before any of the body is buffered, so a peer announcing 4 GiB costs us nothing; the body
- * is then gathered into one buffer of exactly that size (no quadratic re-concatenation of a
- * 32 MiB message arriving in 64 KiB chunks). After an error the stream is out of sync, so every
- * later push rethrows it: the connection must be closed.
+ * in, before any of the body is buffered, so a peer announcing 4 GiB costs us nothing. The body
+ * is kept as the chunks that actually arrived and joined once, when complete: memory follows
+ * what the peer sent, not what it announced (a peer announcing 32 MiB and sending nothing holds
+ * a few bytes, not 32 MiB), and a 32 MiB message arriving in 64 KiB chunks is copied once, not
+ * re-concatenated per chunk. After an error the stream is out of sync, so every later push
+ * rethrows it: the connection must be closed.
  */
 export class FrameSplitter {
   private readonly lenBuf = Buffer.alloc(MESSAGE_LEN_SIZE);
   private lenHave = 0;
-  private frame: Buffer | null = null;
+  /** Length of the frame being gathered (0: none). */
+  private frameLen = 0;
+  private parts: Buffer[] = [];
+  private stage: Buffer | null = null;
+  private stageUsed = 0;
   private frameHave = 0;
   private failure: Error | null = null;
 
@@ -152,7 +161,7 @@ export class FrameSplitter {
 
   /** Bytes buffered towards the next, still incomplete frame. */
   get pendingBytes(): number {
-    return this.frame ? this.frameHave : this.lenHave;
+    return this.frameLen ? this.frameHave : this.lenHave;
   }
 
   /** Feeds a chunk; returns the frames it completed (length word included), in order. */
@@ -162,15 +171,41 @@ export class FrameSplitter {
       return this.consume(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (err) {
       this.failure = err as Error;
+      this.parts = [];
+      this.stage = null;
       throw err;
     }
+  }
+
+  /**
+   * Keeps `len` bytes of `src` at `off` for the frame being gathered. Large pieces are kept as
+   * views (stream chunks are fresh buffers nobody writes again); small ones are copied into a
+   * staging buffer, so a peer dripping one byte per packet costs one buffer per STAGE_SIZE
+   * bytes, not one per byte.
+   */
+  private addPart(src: Buffer, off: number, len: number): void {
+    if (len >= STAGE_SIZE / 4) {
+      this.flushStage();
+      this.parts.push(src.subarray(off, off + len));
+      return;
+    }
+    if (this.stage && this.stageUsed + len > this.stage.length) this.flushStage();
+    this.stage ??= Buffer.allocUnsafe(Math.min(STAGE_SIZE, this.frameLen));
+    src.copy(this.stage, this.stageUsed, off, off + len);
+    this.stageUsed += len;
+  }
+
+  private flushStage(): void {
+    if (this.stage && this.stageUsed > 0) this.parts.push(this.stage.subarray(0, this.stageUsed));
+    this.stage = null;
+    this.stageUsed = 0;
   }
 
   private consume(chunk: Buffer): Buffer[] {
     const out: Buffer[] = [];
     let off = 0;
     while (off < chunk.length) {
-      if (!this.frame) {
+      if (!this.frameLen) {
         if (this.lenHave === 0 && chunk.length - off >= MESSAGE_LEN_SIZE) {
           const len = chunk.readUInt32BE(off);
           checkFrameLength(len, this.maxLength);
@@ -180,8 +215,7 @@ export class FrameSplitter {
             off += len;
             continue;
           }
-          // The length word is copied along with the body below.
-          this.frame = Buffer.allocUnsafe(len);
+          this.frameLen = len;
           this.frameHave = 0;
           continue;
         }
@@ -193,18 +227,21 @@ export class FrameSplitter {
         const len = this.lenBuf.readUInt32BE(0);
         checkFrameLength(len, this.maxLength);
         this.lenHave = 0;
-        this.frame = Buffer.allocUnsafe(len);
-        this.lenBuf.copy(this.frame, 0);
+        this.frameLen = len;
+        this.parts = [];
+        this.addPart(this.lenBuf, 0, MESSAGE_LEN_SIZE);
         this.frameHave = MESSAGE_LEN_SIZE;
         continue;
       }
-      const take = Math.min(this.frame.length - this.frameHave, chunk.length - off);
-      chunk.copy(this.frame, this.frameHave, off, off + take);
+      const take = Math.min(this.frameLen - this.frameHave, chunk.length - off);
+      this.addPart(chunk, off, take);
       this.frameHave += take;
       off += take;
-      if (this.frameHave === this.frame.length) {
-        out.push(this.frame);
-        this.frame = null;
+      if (this.frameHave === this.frameLen) {
+        this.flushStage();
+        out.push(Buffer.concat(this.parts, this.frameLen));
+        this.parts = [];
+        this.frameLen = 0;
         this.frameHave = 0;
       }
     }
