@@ -12,7 +12,9 @@
  * or remove an image that a loop device still maps. The RAM region is trusted as stored (check
  * it beforehand with `save-image-verify`); the device state is verified as it is sent.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import type { SaveImageInfo } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
@@ -20,23 +22,42 @@ import type { ActiveJob } from '../common/domain-job';
 import type { FeedSource } from './multifd-relay';
 import { DeviceStateRestore, readRegionLayout } from './region-pipeline';
 
-function losetup(args: string[]): string {
-  try {
-    return execFileSync('losetup', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `losetup ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
-  }
+/** Runs losetup without blocking the event loop (the daemon serves other clients meanwhile). */
+function losetup(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('losetup', args, { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `losetup ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
+      } else {
+        resolve(stdout.trim());
+      }
+    });
+  });
 }
 
-/** True when a loop device (a guest restored instantly) still maps `file`. */
+const SYS_BLOCK = '/sys/block';
+
+/**
+ * True when a loop device (a guest restored instantly) still maps `file`. Read from sysfs, as
+ * `losetup -j` does, rather than by running losetup: callers are on request paths and sysfs
+ * reads never block. The kernel reports the backing file's current path, renames included.
+ */
 export function imageMapped(file: string): boolean {
-  if (process.getuid?.() !== 0) return false; // only root can have made one
+  let real: string;
+  let devices: string[];
   try {
-    return execFileSync('losetup', ['-j', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().length > 0;
+    real = realpathSync(file);
+    devices = readdirSync(SYS_BLOCK).filter((d) => d.startsWith('loop'));
   } catch {
     return false;
   }
+  return devices.some((dev) => {
+    try {
+      return readFileSync(join(SYS_BLOCK, dev, 'loop', 'backing_file'), 'utf8').trim() === real;
+    } catch {
+      return false; // not bound
+    }
+  });
 }
 
 /** OPERATION_INVALID when `file` backs the RAM of an instantly restored guest. */
@@ -53,6 +74,7 @@ export function refuseIfMapped(file: string, what: string): void {
 /** Region image restored by mapping its RAM region instead of copying it. */
 export class InstantRegionRestore extends DeviceStateRestore {
   private attachedLoop: string | null;
+  private detaching: Promise<void> | null = null;
 
   private constructor(
     readonly ramFromFile: string,
@@ -64,7 +86,7 @@ export class InstantRegionRestore extends DeviceStateRestore {
   }
 
   /** Checks the layout and sets up the loop device over the image's RAM region. */
-  static open(file: string, info: SaveImageInfo, socketPath: string): InstantRegionRestore {
+  static async open(file: string, info: SaveImageInfo, socketPath: string): Promise<InstantRegionRestore> {
     const { ram, device } = readRegionLayout(file, info);
     if (process.getuid?.() !== 0) {
       throw VirError.report(
@@ -73,7 +95,7 @@ export class InstantRegionRestore extends DeviceStateRestore {
         "instant restore needs root for a loop device on this QEMU (mapping at an offset needs memory-backend-file 'offset', QEMU 8.1+)",
       );
     }
-    const loop = losetup(['--find', '--show', '--offset', String(ram.offset), '--sizelimit', String(ram.size), file]);
+    const loop = await losetup(['--find', '--show', '--offset', String(ram.offset), '--sizelimit', String(ram.size), file]);
     return new InstantRegionRestore(loop, device, socketPath);
   }
 
@@ -84,21 +106,22 @@ export class InstantRegionRestore extends DeviceStateRestore {
 
   spawned(): void {
     // QEMU has the device open: detach lazily, the kernel frees it when QEMU closes it.
-    this.detach();
+    void this.detach();
   }
 
-  cleanup(): void {
-    this.detach();
+  /**
+   * Detaches the loop device. Returns a promise (the pipeline interface allows a plain call):
+   * a caller that awaits it knows the device is gone, so the image can be overwritten at once.
+   */
+  cleanup(): Promise<void> {
+    return this.detach();
   }
 
-  private detach(): void {
-    if (!this.attachedLoop) return;
+  private detach(): Promise<void> {
+    if (this.detaching) return this.detaching;
     const loop = this.attachedLoop;
     this.attachedLoop = null;
-    try {
-      losetup(['-d', loop]);
-    } catch {
-      /* already gone */
-    }
+    this.detaching = loop ? losetup(['-d', loop]).then(() => undefined, () => undefined) : Promise.resolve();
+    return this.detaching;
   }
 }
