@@ -2,13 +2,14 @@
  * The QEMU hypervisor driver table: one object per connection, over the process-wide state of
  * its URI. Slots check the flags they understand and delegate to the feature modules.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { parseDomainXML } from '../../conf/domain-xml';
 import { readSaveImageHeader, removeSaveImageFiles, rewriteSaveImage } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import type { TypedParameter } from '../../util/typed-params';
+import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
 import { CreateFlags } from '../common/domain-flags';
@@ -27,6 +28,9 @@ import { refuseIfMapped } from './instant-restore';
 import { restoreDomain } from './restore';
 import { refreshSaveProgress, saveDomain } from './save';
 import { releaseState, type QemuDriverState } from './state';
+import type { QemuDomain } from './domain-obj';
+
+const log = moduleLogger('qemu-driver');
 
 const SAVE_FLAGS = VIR_DOMAIN_SAVE_BYPASS_CACHE | VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED;
 const RESTORE_FLAGS = SAVE_FLAGS | VIR_DOMAIN_SAVE_RESET_NVRAM;
@@ -42,18 +46,19 @@ export interface QemuConnectionOptions {
   saveMaxBandwidth?: number;
 }
 
-let versionCache: number | undefined;
+let versionCache: Promise<number> | undefined;
 
-/** The default emulator's version as major * 1e6 + minor * 1e3 + micro (0 when absent). */
-function qemuVersion(): number {
-  if (versionCache !== undefined) return versionCache;
-  try {
-    const out = execFileSync('/usr/bin/qemu-system-x86_64', ['--version'], { encoding: 'utf8', timeout: 10_000 });
-    const m = /version (\d+)\.(\d+)\.(\d+)/.exec(out);
-    versionCache = m ? Number(m[1]) * 1_000_000 + Number(m[2]) * 1_000 + Number(m[3]) : 0;
-  } catch {
-    versionCache = 0;
-  }
+/**
+ * The default emulator's version as major * 1e6 + minor * 1e3 + micro (0 when absent). Asked
+ * once per process, without blocking the event loop (a daemon serves other clients meanwhile).
+ */
+function qemuVersion(): Promise<number> {
+  versionCache ??= new Promise((resolve) => {
+    execFile('/usr/bin/qemu-system-x86_64', ['--version'], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
+      const m = err ? null : /version (\d+)\.(\d+)\.(\d+)/.exec(out);
+      resolve(m ? Number(m[1]) * 1_000_000 + Number(m[2]) * 1_000 + Number(m[3]) : 0);
+    });
+  });
   return versionCache;
 }
 
@@ -61,9 +66,76 @@ function invalid(detail: string): VirError {
   return VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, detail);
 }
 
+/**
+ * virDomainCreateWithFlags under the domain lock: restores the managed save image when there is
+ * one (and removes it, channel files included, once the guest runs), or with START_FORCE_BOOT
+ * removes it and boots, as libvirt does.
+ */
+async function startDomain(st: QemuDriverState, dom: DomainRef, flags: number): Promise<QemuDomain> {
+  checkFlags(flags, 0x1f, 'qemuDomainCreateWithFlags', ErrorDomain.QEMU);
+  const d = st.resolve(dom);
+  if (st.isActive(d)) throw invalid('domain is already running');
+  const lock = life.lockForStart(st, d.def, 'domain is already running');
+  try {
+    const managed = st.managedSavePath(d);
+    if (existsSync(managed)) {
+      if (flags & CreateFlags.START_FORCE_BOOT) {
+        refuseIfMapped(managed, 'remove the managed save image');
+        await removeSaveImageFiles(managed, ErrorDomain.QEMU);
+      } else {
+        const restored = await restoreDomain(st, {
+          file: managed,
+          bypassCache: (flags & CreateFlags.START_BYPASS_CACHE) !== 0,
+          runningOverride: flags & CreateFlags.START_PAUSED ? 'paused' : undefined,
+          managedFor: d,
+          lock,
+        });
+        await removeSaveImageFiles(managed, ErrorDomain.QEMU);
+        return restored;
+      }
+    }
+    await life.boot(st, d, flags);
+    return d;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The guests a connection started with VIR_DOMAIN_START_AUTODESTROY: destroyed when it closes.
+ * Each is remembered with its QEMU pid, so a guest that was saved and started again (by anyone)
+ * in the meantime is not the one destroyed.
+ */
+class AutoDestroyList {
+  private readonly guests = new Map<string, number>();
+
+  constructor(private readonly st: QemuDriverState) {}
+
+  /** Records a guest this connection just started. */
+  note(d: QemuDomain): void {
+    if (d.proc) this.guests.set(d.def.uuid, d.proc.pid);
+  }
+
+  /** Destroys the recorded guests that still run the QEMU this connection started. */
+  async run(): Promise<void> {
+    const guests = [...this.guests];
+    this.guests.clear();
+    for (const [uuid, pid] of guests) {
+      const d = this.st.domains.find((x) => x.def.uuid === uuid);
+      if (!d || !this.st.isActive(d) || d.proc?.pid !== pid) continue;
+      try {
+        await life.destroy(this.st, this.st.ref(d), 0);
+      } catch (err) {
+        log.warn({ domain: d.def.name, err: (err as Error).message }, 'could not auto-destroy the guest');
+      }
+    }
+  }
+}
+
 /** Builds the driver table of one connection. */
 export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOptions): HypervisorDriver {
   let closed = false;
+  const autoDestroy = new AutoDestroyList(st);
 
   const save = async (dom: DomainRef, file: string | undefined, options: SaveOptions): Promise<void> => {
     let target = file;
@@ -84,6 +156,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
       runningOverride: flags & VIR_DOMAIN_SAVE_RUNNING ? 'running' : flags & VIR_DOMAIN_SAVE_PAUSED ? 'paused' : undefined,
       channels,
       instant,
+      resetNvram: (flags & VIR_DOMAIN_SAVE_RESET_NVRAM) !== 0,
     });
   };
 
@@ -92,10 +165,12 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     async connectClose(): Promise<void> {
       if (closed) return;
       closed = true;
+      // Before the monitors close: destroying needs them.
+      await autoDestroy.run();
       await releaseState(st);
     },
     connectGetType: async () => 'QEMU',
-    connectGetVersion: async () => qemuVersion(),
+    connectGetVersion: () => qemuVersion(),
     connectGetHostname: async () => hostname(),
     connectGetURI: async () => opts.uri,
     async nodeGetInfo(): Promise<NodeInfo> {
@@ -107,24 +182,15 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     domainLookupByUUID: async (uuid) => st.ref(st.byUuid(uuid)),
     domainLookupByID: async (id) => st.ref(st.byId(id)),
     domainDefineXML: async (xml, flags) => life.defineXML(st, xml, flags),
-    domainCreateXML: async (xml, flags) => life.createXML(st, xml, flags),
     domainUndefine: async (dom, flags) => life.undefine(st, dom, flags),
+    async domainCreateXML(xml, flags): Promise<DomainRef> {
+      const ref = await life.createXML(st, xml, flags);
+      if (flags & CreateFlags.START_AUTODESTROY) autoDestroy.note(st.resolve(ref));
+      return ref;
+    },
     async domainCreate(dom, flags): Promise<DomainRef> {
-      checkFlags(flags, 0x1f, 'qemuDomainCreateWithFlags', ErrorDomain.QEMU);
-      const d = st.resolve(dom);
-      if (st.isActive(d)) throw invalid('domain is already running');
-      const managed = st.managedSavePath(d);
-      if (existsSync(managed)) {
-        const restored = await restoreDomain(st, {
-          file: managed,
-          bypassCache: (flags & 0x4) !== 0 /* VIR_DOMAIN_START_BYPASS_CACHE */,
-          runningOverride: flags & CreateFlags.START_PAUSED ? 'paused' : undefined,
-          managedFor: d,
-        });
-        await removeSaveImageFiles(managed, ErrorDomain.QEMU);
-        return st.ref(restored);
-      }
-      await life.boot(st, d, flags);
+      const d = await startDomain(st, dom, flags);
+      if (flags & CreateFlags.START_AUTODESTROY) autoDestroy.note(d);
       return st.ref(d);
     },
     domainDestroy: async (dom, flags) => life.destroy(st, dom, flags),

@@ -3,6 +3,7 @@
  * read-only queries, with libvirt's qemu driver errors and event details.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { removeSaveImageFiles } from '../../conf/save-image';
 import { cloneDomainDef, formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
@@ -24,7 +25,9 @@ import { runFiles } from './paths';
 import { refuseIfMapped } from './instant-restore';
 import { launchQemu, type LaunchOptions } from './guest-process';
 import { capabilitiesFor } from './capabilities';
-import { terminateProcess } from './process';
+import { processAlive, processCmdline, terminateProcess } from './process';
+import { acquireDomainLock, type DomainLock } from './domain-lock';
+import { readStatus } from './status-file';
 import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
@@ -53,6 +56,37 @@ export function requireNoJob(st: QemuDriverState, d: QemuDomain): void {
   if (job && st.jobs.isActive(st.ref(d))) {
     throw invalid(`another job (${job.name}) is already active on domain '${d.def.name}'`);
   }
+}
+
+/**
+ * The pid of a QEMU that runs guest `uuid` for another process (or an earlier connection of this
+ * one that no longer tracks it), read from the guest's status file; null when there is none.
+ * A pid is only believed when its command line still names the guest (pids are reused).
+ */
+export function guestRunningElsewhere(st: QemuDriverState, uuid: string): number | null {
+  const rec = readStatus(runFiles(st.paths, uuid).status);
+  if (!rec || rec.uuid !== uuid || !processAlive(rec.pid)) return null;
+  if (!processCmdline(rec.pid).includes(uuid)) return null;
+  const known = st.domains.find((x) => x.def.uuid === uuid);
+  return known?.proc?.pid === rec.pid && st.isActive(known) ? null : rec.pid;
+}
+
+/**
+ * Takes the domain lock before a guest's QEMU is started (boot or restore) and makes sure no
+ * process runs that guest already: spawning it again would replace the running guest's monitor
+ * socket (the first QEMU would be unreachable) and share its disks. Raises OPERATION_INVALID
+ * `busy` when it runs, or "... is locked by process N" while another start or save holds the
+ * lock. The caller releases the lock once the new QEMU's status file is written.
+ */
+export function lockForStart(st: QemuDriverState, def: DomainDef, busy: string): DomainLock {
+  const lock = acquireDomainLock(runFiles(st.paths, def.uuid).lock, `domain '${def.name}'`);
+  const known = st.find(def.name, def.uuid);
+  const elsewhere = guestRunningElsewhere(st, def.uuid);
+  if ((known && st.isActive(known)) || elsewhere !== null) {
+    lock.release();
+    throw invalid(elsewhere !== null ? `${busy} (QEMU process ${elsewhere})` : busy);
+  }
+  return lock;
 }
 
 /** Parses XML for the QEMU driver: the definition must also translate to a command line. */
@@ -132,36 +166,56 @@ export async function boot(st: QemuDriverState, d: QemuDomain, flags: number): P
   }
 }
 
-/** virDomainCreateXML: a transient domain, started at once. */
+/**
+ * virDomainCreateXML: a transient domain, started at once under the domain lock. The caller
+ * handles START_AUTODESTROY (it belongs to the connection).
+ */
 export async function createXML(st: QemuDriverState, xml: string, flags: number): Promise<DomainRef> {
-  checkFlags(flags, 0x3 /* PAUSED | AUTODESTROY */, 'qemuDomainCreateXML', ErrorDomain.QEMU);
+  checkFlags(flags, CreateFlags.START_PAUSED | CreateFlags.START_AUTODESTROY, 'qemuDomainCreateXML', ErrorDomain.QEMU);
   const def = parseQemuDef(xml, st);
   const existing = st.find(def.name, def.uuid);
-  if (existing && st.isActive(existing)) throw invalid(`domain '${existing.def.name}' is already active`);
-  const { dom, added } = st.addOrMatch(def);
-  if (dom.persistent) dom.nextDef = dom.def;
-  dom.def = cloneDomainDef(def);
+  const busy = `domain '${existing?.def.name ?? def.name}' is already active`;
+  if (existing && st.isActive(existing)) throw invalid(busy);
+  const lock = lockForStart(st, def, busy);
   try {
-    await boot(st, dom, flags & 1);
-  } catch (err) {
-    if (added && !st.isActive(dom)) st.remove(dom);
-    throw err;
+    const { dom, added } = st.addOrMatch(def);
+    const prevDef = dom.def;
+    const prevNext = dom.nextDef;
+    if (dom.persistent) dom.nextDef = dom.def;
+    dom.def = cloneDomainDef(def);
+    try {
+      await boot(st, dom, flags & CreateFlags.START_PAUSED);
+    } catch (err) {
+      if (added && !st.isActive(dom)) st.remove(dom);
+      else if (!st.isActive(dom)) {
+        // A defined domain keeps its definition when the transient start failed.
+        dom.def = prevDef;
+        dom.nextDef = prevNext;
+      }
+      throw err;
+    }
+    return st.ref(dom);
+  } finally {
+    lock.release();
   }
-  return st.ref(dom);
 }
 
-/** virDomainUndefineFlags: a running domain becomes transient. */
-export function undefine(st: QemuDriverState, ref: DomainRef, flags: number): void {
+/**
+ * virDomainUndefineFlags: a running domain becomes transient. With MANAGED_SAVE the managed
+ * image goes too, with the channel files (FILE.k) of a parallel one.
+ */
+export async function undefine(st: QemuDriverState, ref: DomainRef, flags: number): Promise<void> {
   checkFlags(flags, 0x1f, 'qemuDomainUndefineFlags', ErrorDomain.QEMU);
   const d = st.resolve(ref);
   if (!d.persistent) throw invalid('cannot undefine transient domain');
   const managed = st.managedSavePath(d);
-  if (existsSync(managed)) {
+  const hasImage = existsSync(managed);
+  if (hasImage) {
     if (!(flags & UndefineFlags.MANAGED_SAVE)) throw invalid('Refusing to undefine while domain managed save image exists');
+    refuseIfMapped(managed, 'remove the managed save image');
   }
-  refuseIfMapped(managed, 'remove the managed save image');
   st.deleteConfig(d.def.name);
-  rmSync(managed, { force: true });
+  if (hasImage) await removeSaveImageFiles(managed, ErrorDomain.QEMU);
   rmSync(runFiles(st.paths, d.def.uuid).shutoff, { force: true });
   st.emit(d, DomainEventType.UNDEFINED, EventDetail.undefined.REMOVED);
   d.nextDef = undefined;

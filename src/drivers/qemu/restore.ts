@@ -1,20 +1,24 @@
 /**
  * Restoring a guest from an image: the header is checked with libvirt's messages, QEMU starts
  * with `-incoming defer` and the stream on fd 3, `migrate-incoming fd:3`, then `cont` unless the
- * image or the caller says paused. Nothing on disk changes when a restore fails.
+ * image or the caller says paused. Nothing on disk changes when a restore fails, and a restore
+ * that fails at any point (the lock included) leaves no job, helper process, loop device or fd.
  */
-import { cloneDomainDef, parseDomainXML } from '../../conf/domain-xml';
-import { readSaveImageHeader } from '../../conf/save-image';
+import type { Readable } from 'node:stream';
+import { cloneDomainDef, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
+import { readSaveImageHeader, type SaveImageInfo } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import type { ActiveJob } from '../common/domain-job';
+import { requireNvramForReset } from '../common/domain-flags';
 import type { SaveOptions } from '../common/save-options';
 import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, RunningReason, ShutoffReason } from '../types';
-import { acquireDomainLock } from './domain-lock';
+import type { DomainLock } from './domain-lock';
 import { capabilitiesFor } from './capabilities';
-import { parseQemuDef, spawnGuest, startCpus, stopGuest } from './lifecycle';
+import { lockForStart, parseQemuDef, spawnGuest, startCpus, stopGuest } from './lifecycle';
 import { migrationFailed, setMigrationCapabilities, waitMigrationEnd, type MigrateInfo } from './migration';
 import { runFiles } from './paths';
-import { createRestorePipeline } from './save-pipeline';
+import { createRestorePipeline, type RestorePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
 import type { QemuDomain } from './domain-obj';
 
@@ -41,9 +45,29 @@ export interface RestoreRequest {
   channels?: number;
   /** `parallel.instant`: map a region image's RAM copy-on-write instead of copying it. */
   instant?: boolean;
+  /** VIR_DOMAIN_SAVE_RESET_NVRAM: refused unless the domain has NVRAM. */
+  resetNvram?: boolean;
+  /** The domain lock, when the caller (a start restoring its managed image) already holds it. */
+  lock?: DomainLock;
 }
 
-/** Restores an image; returns the domain, running or paused as asked. */
+/**
+ * Closes what a pipeline gave QEMU or still holds: helpers, fds, a loop device. The reader's pipe
+ * is destroyed here too, so its `dd | zstd -dc` sees EPIPE and exits even when QEMU never
+ * inherited it (killing the shell alone leaves the pipeline's members running).
+ */
+async function releasePipeline(pipeline: RestorePipeline): Promise<void> {
+  await pipeline.cleanup();
+  for (const fd of pipeline.extraFds) {
+    if (typeof fd !== 'number') (fd as Readable).destroy();
+  }
+}
+
+/**
+ * Restores an image; returns the domain, running or paused as asked. The domain lock is taken
+ * before anything is created (job, reader, loop device, QEMU), and every failure releases what
+ * was created; a guest another process runs is never touched.
+ */
 export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): Promise<QemuDomain> {
   const info = await readSaveImageHeader(req.file, ErrorDomain.QEMU);
   const def = parseQemuDef(req.dxml ?? info.xml, st);
@@ -53,10 +77,19 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
       throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, 'Target domain does not match the source saved in the image');
     }
   }
+  if (req.resetNvram) requireNvramForReset(def, ErrorDomain.QEMU);
   const existing = st.find(def.name, def.uuid);
-  if (existing && st.isActive(existing)) {
-    throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, `domain '${existing.def.name}' is already active`);
+  const busy = `domain '${existing?.def.name ?? def.name}' is already active`;
+  if (existing && st.isActive(existing)) throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.QEMU, busy);
+  const lock = req.lock ?? lockForStart(st, def, busy);
+  try {
+    return await restoreLocked(st, req, info, def);
+  } finally {
+    if (!req.lock) lock.release();
   }
+}
+
+async function restoreLocked(st: QemuDriverState, req: RestoreRequest, info: SaveImageInfo, def: DomainDef): Promise<QemuDomain> {
   const pipeline = await createRestorePipeline({
     file: req.file,
     info,
@@ -66,24 +99,17 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
     instant: req.instant,
   });
   let added = false;
-  let d: QemuDomain | undefined;
+  let dom: QemuDomain | undefined;
+  let job: ActiveJob | undefined;
   try {
     const r = st.addOrMatch(def);
-    d = r.dom;
+    dom = r.dom;
     added = r.added;
-    if (d.persistent) d.nextDef = d.nextDef ?? d.def;
-    d.def = cloneDomainDef(def);
-  } catch (err) {
-    pipeline.cleanup();
-    throw err;
-  }
-  const dom = d;
-  const ref = st.ref(dom);
-  const job = st.jobs.begin(ref, JobOperation.RESTORE, { name: 'domain restore', dataTotal: info.fileSize - info.streamOffset });
-  dom.job = job;
-  pipeline.attach?.(job);
-  const lock = acquireDomainLock(runFiles(st.paths, def.uuid).lock, `domain '${def.name}'`);
-  try {
+    if (dom.persistent) dom.nextDef = dom.nextDef ?? dom.def;
+    dom.def = cloneDomainDef(def);
+    job = st.jobs.begin(st.ref(dom), JobOperation.RESTORE, { name: 'domain restore', dataTotal: info.fileSize - info.streamOffset });
+    dom.job = job;
+    pipeline.attach?.(job);
     const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never, ramFromFile: pipeline.ramFromFile }, PausedReason.MIGRATION);
     pipeline.spawned();
     // Probed on first use, so a process that reconnected to a running guest knows them too.
@@ -126,21 +152,21 @@ export async function restoreDomain(st: QemuDriverState, req: RestoreRequest): P
     }
     job.complete();
     dom.job = undefined;
+    await releasePipeline(pipeline);
     return dom;
   } catch (err) {
     const e = VirError.from(err, ErrorDomain.QEMU);
-    pipeline.cleanup();
-    dom.job = undefined;
-    job.fail(e);
-    if (dom.proc) await stopGuest(st, dom, ShutoffReason.FAILED, EventDetail.stopped.FAILED);
-    else if (added) st.remove(dom);
-    if (st.domains.includes(dom) && !st.isActive(dom) && dom.nextDef) {
-      dom.def = dom.nextDef;
-      dom.nextDef = undefined;
+    await releasePipeline(pipeline);
+    if (dom) {
+      if (dom.job === job) dom.job = undefined;
+      job?.fail(e);
+      if (dom.proc) await stopGuest(st, dom, ShutoffReason.FAILED, EventDetail.stopped.FAILED);
+      else if (added) st.remove(dom);
+      if (st.domains.includes(dom) && !st.isActive(dom) && dom.nextDef) {
+        dom.def = dom.nextDef;
+        dom.nextDef = undefined;
+      }
     }
     throw e;
-  } finally {
-    pipeline.cleanup();
-    lock.release();
   }
 }
