@@ -174,6 +174,50 @@ describe('restore that cannot take the domain lock', () => {
   }, 120000);
 });
 
+describe('restore whose QEMU fails to start', () => {
+  /** The image's XML with a disk QEMU cannot open: same guest, but QEMU exits at once. */
+  async function brokenDxml(file: string): Promise<string> {
+    const xml = await conn.saveImageGetXMLDesc(file);
+    const disk = `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${env.workDir}/no-such-disk.img'/><target dev='hda' bus='ide'/></disk>`;
+    return xml.includes('<devices/>') ? xml.replace('<devices/>', `<devices>${disk}</devices>`) : xml.replace('</devices>', `${disk}</devices>`);
+  }
+
+  it('compressed image: the reader pipeline, fds and job are gone; the next restore works', async () => {
+    const dom = await runningGuest(uniqueName('zfail'));
+    const file = path.join(env.workDir, `${dom.name}.zst.img`);
+    await dom.saveParams({ file, image_format: 'zstd' });
+    const e = await virErrorOf(conn.restoreFlags(file, await brokenDxml(file), 0));
+    expect(e.code).toBe(ErrorCode.INTERNAL_ERROR);
+    expect(e.message).toContain('no-such-disk.img');
+    await new Promise((r) => setTimeout(r, 200)); // the pipeline's members see EPIPE and exit
+    expect(processesMentioning(file)).toEqual([]);
+    expect(openFdsOn(file)).toEqual([]);
+    expect((await dom.getJobInfo()).type).toBe(0);
+    expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.SAVED });
+    await conn.restore(file);
+    expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
+    await dom.destroy();
+    await dom.undefine();
+  }, 90000);
+
+  (isRoot ? it : it.skip)('instant region restore: the loop device is detached before the error returns', async () => {
+    const dom = await runningGuest(uniqueName('ifail'), SHARED_RAM);
+    const file = path.join(env.workDir, `${dom.name}.region.img`);
+    await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': 'region' });
+    const e = await virErrorOf(conn.restoreParams({ file, dxml: await brokenDxml(file), 'parallel.instant': true }));
+    expect(e.code).toBe(ErrorCode.INTERNAL_ERROR);
+    expect(loopDevicesOf(file)).toBe('');
+    expect(openFdsOn(file)).toEqual([]);
+    expect((await dom.getJobInfo()).type).toBe(0);
+    await conn.restoreParams({ file, 'parallel.instant': true });
+    expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
+    await dom.destroy();
+    for (let i = 0; i < 100 && loopDevicesOf(file) !== ''; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(loopDevicesOf(file)).toBe('');
+    await dom.undefine();
+  }, 120000);
+});
+
 describe('a guest another process runs', () => {
   it('is not clobbered by a restore or a start in this process; it keeps answering QMP', async () => {
     const dom = await runningGuest(uniqueName('other'));
