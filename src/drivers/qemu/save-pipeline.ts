@@ -353,6 +353,7 @@ class ReaderRestore implements RestorePipeline {
   private readonly exited: Promise<{ code: number | null; stderr: string }>;
 
   constructor(
+    private readonly file: string,
     command: string,
     private readonly checksum?: StreamChecksum,
   ) {
@@ -373,7 +374,7 @@ class ReaderRestore implements RestorePipeline {
   async finish(): Promise<void> {
     const { code, stderr } = await this.exited;
     if (code !== 0) {
-      throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `failed to read save image: ${stderr.trim() || `reader exited with status ${code}`}`);
+      throw failed(`failed to read save image '${this.file}': ${stderr.trim() || `reader exited with status ${code}`}`);
     }
     await this.checksum?.check();
   }
@@ -419,7 +420,7 @@ export async function createRestorePipeline(ctx: RestorePipelineContext): Promis
   const reader = ctx.bypassCache || format !== SaveImageFormat.RAW ? readerPipeline({ file, streamOffset: info.streamOffset, format, bypassCache: ctx.bypassCache }) : null;
   const checksum = streamChecksum(file, info);
   try {
-    return reader === null ? new FdRestore(file, info.streamOffset, checksum) : new ReaderRestore(reader, checksum);
+    return reader === null ? new FdRestore(file, info.streamOffset, checksum) : new ReaderRestore(file, reader, checksum);
   } catch (err) {
     checksum?.kill();
     throw err;

@@ -3,6 +3,8 @@
  * a job 'domain save', a real image (see image.ts), and libvirt's state changes: success leaves
  * the domain "shut off (saved)", an abort or a failure leaves it running ("save canceled").
  */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import { SaveImageFormat, SAVE_IMAGE_FORMAT_NAMES } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
@@ -136,5 +138,9 @@ export async function performSave(ctx: TestContext, ref: DomainRef, opts: SaveOp
   if (!d.persistent) {
     throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.TEST, 'cannot do managed save for transient domain');
   }
-  return saveDomain(ctx, ref, opts, ctx.state.managedSavePath(d));
+  // The managed save directory is the driver's own (libvirt creates its save dir too); only a
+  // caller-named path must already have its directory.
+  const path = ctx.state.managedSavePath(d);
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  return saveDomain(ctx, ref, opts, path);
 }

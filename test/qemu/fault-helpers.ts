@@ -1,0 +1,93 @@
+/**
+ * What every fault-injection test checks after a failed save or restore: the guest in the run
+ * state it had, its memory unchanged, the earlier image byte for byte, no temporary image file,
+ * no writer or checksum child, no loop device, no lock or socket left in the run dir.
+ */
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Domain } from '../../src';
+import { qemuPidOf } from '../../src/drivers/qemu';
+import { isPartialImageName } from '../../src/util/image-path';
+import { readGuestRam } from '../helpers/qemu-guest';
+
+/** Guest RAM of the fault tests. */
+export const RAM_MIB = 64;
+export const RAM = RAM_MIB << 20;
+/** The part of guest RAM the tests fill with random bytes and hash. */
+export const FILL_AT = 8 << 20;
+export const FILL_LEN = 16 << 20;
+
+/** Shared memfd RAM, so every mode (region included) applies to the same guest. */
+export const MEMFD = "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>";
+
+/** SHA-256 of the filled part of guest RAM, read through /proc/PID/mem. */
+export function ramHash(dom: Domain): string {
+  const pid = qemuPidOf(dom.uuid);
+  if (!pid) throw new Error(`domain ${dom.name} has no QEMU`);
+  return crypto.createHash('sha256').update(readGuestRam(pid, RAM, FILL_AT, FILL_LEN)).digest('hex');
+}
+
+/** Every file of the image at `file`: FILE, FILE.k and any temporary file of a save to it. */
+export function imageFileNames(file: string): string[] {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f === base || f.startsWith(`${base}.`) || (isPartialImageName(f) && f.startsWith(`.${base}.`)))
+    .sort();
+}
+
+/** name -> sha256 of every file of the image. */
+export function imageSnapshot(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of imageFileNames(file)) out[f] = crypto.createHash('sha256').update(fs.readFileSync(path.join(path.dirname(file), f))).digest('hex');
+  return out;
+}
+
+/** Processes whose command line mentions `needle` (writer scripts, checksum readers, dd). */
+export function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1');
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
+      if (cmd.includes(needle) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(p));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Loop devices backed by `file` (instant restores map images through them). */
+export function loopDevicesOf(file: string): string {
+  try {
+    return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Run-dir files of a running domain besides its status file and monitor (locks, sockets, scratch). */
+export function runDirExtras(runDir: string, uuid: string): string[] {
+  return fs
+    .readdirSync(runDir)
+    .filter((f) => f.startsWith(uuid) && !f.endsWith('.log') && !f.endsWith('.shutoff') && f !== `${uuid}.json` && f !== `${uuid}.qmp`)
+    .sort();
+}
+
+/** A tmpfs of `mib` MiB mounted at a new dir under `parent`; returns it and its unmount. */
+export function smallDisk(parent: string, label: string, mib: number): { dir: string; unmount(): void } {
+  const dir = fs.mkdtempSync(path.join(parent, `${label}-`));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir]);
+  return {
+    dir,
+    unmount(): void {
+      execFileSync('umount', ['-l', dir]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
