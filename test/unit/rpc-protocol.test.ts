@@ -46,8 +46,8 @@ const LISTED = [
   149, 150, 151, 157, 163, 164, 182, 183, 184, 196, 212, 232, 233, 235, 236, 273, 298, 316, 317, 318, 350, 360, 361,
   426, 440, 441, 442,
 ];
-/** Added for driver slots wire-protocol.md does not list: NODE_GET_INFO, DOMAIN_DESTROY_FLAGS, DOMAIN_UNDEFINE_FLAGS. */
-const SLOT_EXTRAS = [6, 193, 231];
+/** Added for driver slots wire-protocol.md does not list: NODE_GET_INFO, DOMAIN_UNDEFINE_FLAGS, DOMAIN_DESTROY_FLAGS. */
+const SLOT_EXTRAS = [6, 231, 234];
 
 describe('remote_protocol structures', () => {
   it('maps remote_uuid to the canonical lower-case string', () => {

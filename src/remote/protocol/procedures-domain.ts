@@ -1,10 +1,12 @@
 /** Domain lifecycle, lookup and information procedures. */
 import { xdr } from '../xdr';
 import { REMOTE_DOMAIN_MESSAGES_MAX, REMOTE_SECURITY_LABEL_MAX } from './constants';
-import { defineProcedure as proc } from './procedure';
+import { defineProcedure as proc, mutating } from './procedure';
 import { nonnullDomain, nonnullString, remoteUuid } from './types';
 
 const s = xdr.struct;
+/** VIR_DOMAIN_XML_SECURE: include security-sensitive data (passwords) in the XML. */
+export const VIR_DOMAIN_XML_SECURE = 1;
 /** `{ remote_nonnull_domain dom; }`: the argument of most single-domain calls. */
 const domArg = s({ dom: nonnullDomain }, 'remote_domain_args');
 /** `{ remote_nonnull_domain dom; unsigned int flags; }`. */
@@ -14,11 +16,14 @@ const domRet = s({ dom: nonnullDomain }, 'remote_domain_ret');
 
 /** Procedures that create, look up, describe and change the state of domains. */
 export const DOMAIN_PROCEDURES = {
-  DOMAIN_CREATE: proc(9, 'DOMAIN_CREATE', domArg),
-  DOMAIN_CREATE_XML: proc(10, 'DOMAIN_CREATE_XML', s({ xml_desc: nonnullString, flags: xdr.uint }, 'remote_domain_create_xml_args'), domRet),
-  DOMAIN_DEFINE_XML: proc(11, 'DOMAIN_DEFINE_XML', s({ xml: nonnullString }, 'remote_domain_define_xml_args'), domRet),
-  DOMAIN_DESTROY: proc(12, 'DOMAIN_DESTROY', domArg),
-  DOMAIN_GET_XML_DESC: proc(14, 'DOMAIN_GET_XML_DESC', domFlagsArg, s({ xml: nonnullString }, 'remote_domain_get_xml_desc_ret')),
+  DOMAIN_CREATE: proc(9, 'DOMAIN_CREATE', domArg, undefined, mutating('virDomainCreate')),
+  DOMAIN_CREATE_XML: proc(10, 'DOMAIN_CREATE_XML', s({ xml_desc: nonnullString, flags: xdr.uint }, 'remote_domain_create_xml_args'), domRet, mutating('virDomainCreateXML')),
+  DOMAIN_DEFINE_XML: proc(11, 'DOMAIN_DEFINE_XML', s({ xml: nonnullString }, 'remote_domain_define_xml_args'), domRet, mutating('virDomainDefineXML')),
+  DOMAIN_DESTROY: proc(12, 'DOMAIN_DESTROY', domArg, undefined, mutating('virDomainDestroy')),
+  DOMAIN_GET_XML_DESC: proc(14, 'DOMAIN_GET_XML_DESC', domFlagsArg, s({ xml: nonnullString }, 'remote_domain_get_xml_desc_ret'), {
+    // The secure XML carries passwords (graphics, secrets): libvirt keeps it from read-only clients.
+    readOnly: { kind: 'deny-flags', mask: VIR_DOMAIN_XML_SECURE, message: 'virDomainGetXMLDesc with secure flag' },
+  }),
   DOMAIN_GET_AUTOSTART: proc(15, 'DOMAIN_GET_AUTOSTART', domArg, s({ autostart: xdr.int }, 'remote_domain_get_autostart_ret')),
   DOMAIN_GET_INFO: proc(
     16,
@@ -33,9 +38,9 @@ export const DOMAIN_PROCEDURES = {
   DOMAIN_LOOKUP_BY_ID: proc(22, 'DOMAIN_LOOKUP_BY_ID', s({ id: xdr.int }, 'remote_domain_lookup_by_id_args'), domRet),
   DOMAIN_LOOKUP_BY_NAME: proc(23, 'DOMAIN_LOOKUP_BY_NAME', s({ name: nonnullString }, 'remote_domain_lookup_by_name_args'), domRet),
   DOMAIN_LOOKUP_BY_UUID: proc(24, 'DOMAIN_LOOKUP_BY_UUID', s({ uuid: remoteUuid }, 'remote_domain_lookup_by_uuid_args'), domRet),
-  DOMAIN_RESUME: proc(28, 'DOMAIN_RESUME', domArg),
-  DOMAIN_SUSPEND: proc(34, 'DOMAIN_SUSPEND', domArg),
-  DOMAIN_UNDEFINE: proc(35, 'DOMAIN_UNDEFINE', domArg),
+  DOMAIN_RESUME: proc(28, 'DOMAIN_RESUME', domArg, undefined, mutating('virDomainResume')),
+  DOMAIN_SUSPEND: proc(34, 'DOMAIN_SUSPEND', domArg, undefined, mutating('virDomainSuspend')),
+  DOMAIN_UNDEFINE: proc(35, 'DOMAIN_UNDEFINE', domArg, undefined, mutating('virDomainUndefine')),
   DOMAIN_GET_SECURITY_LABEL: proc(
     121,
     'DOMAIN_GET_SECURITY_LABEL',
@@ -44,15 +49,17 @@ export const DOMAIN_PROCEDURES = {
   ),
   DOMAIN_IS_ACTIVE: proc(150, 'DOMAIN_IS_ACTIVE', domArg, s({ active: xdr.int }, 'remote_domain_is_active_ret')),
   DOMAIN_IS_PERSISTENT: proc(151, 'DOMAIN_IS_PERSISTENT', domArg, s({ persistent: xdr.int }, 'remote_domain_is_persistent_ret')),
-  DOMAIN_DESTROY_FLAGS: proc(193, 'DOMAIN_DESTROY_FLAGS', domFlagsArg),
-  DOMAIN_UNDEFINE_FLAGS: proc(231, 'DOMAIN_UNDEFINE_FLAGS', domFlagsArg),
-  DOMAIN_CREATE_WITH_FLAGS: proc(196, 'DOMAIN_CREATE_WITH_FLAGS', domFlagsArg, domRet),
+  // 234, not 193: 193 is DOMAIN_SNAPSHOT_DELETE in libvirt's table.
+  DOMAIN_DESTROY_FLAGS: proc(234, 'DOMAIN_DESTROY_FLAGS', domFlagsArg, undefined, mutating('virDomainDestroyFlags')),
+  DOMAIN_UNDEFINE_FLAGS: proc(231, 'DOMAIN_UNDEFINE_FLAGS', domFlagsArg, undefined, mutating('virDomainUndefineFlags')),
+  DOMAIN_CREATE_WITH_FLAGS: proc(196, 'DOMAIN_CREATE_WITH_FLAGS', domFlagsArg, domRet, mutating('virDomainCreateWithFlags')),
   DOMAIN_GET_STATE: proc(212, 'DOMAIN_GET_STATE', domFlagsArg, s({ state: xdr.int, reason: xdr.int }, 'remote_domain_get_state_ret')),
   DOMAIN_DEFINE_XML_FLAGS: proc(
     350,
     'DOMAIN_DEFINE_XML_FLAGS',
     s({ xml: nonnullString, flags: xdr.uint }, 'remote_domain_define_xml_flags_args'),
     domRet,
+    mutating('virDomainDefineXMLFlags'),
   ),
   DOMAIN_GET_MESSAGES: proc(
     426,

@@ -1,7 +1,7 @@
 /** Save/restore (plain, flags, params, managed, image) and job monitoring/abort procedures. */
 import { xdr } from '../xdr';
 import { REMOTE_DOMAIN_JOB_STATS_MAX, REMOTE_DOMAIN_RESTORE_PARAMS_MAX, REMOTE_DOMAIN_SAVE_PARAMS_MAX } from './constants';
-import { defineProcedure as proc } from './procedure';
+import { defineProcedure as proc, mutating } from './procedure';
 import { nonnullDomain, nonnullString, remoteString, typedParams } from './types';
 
 const s = xdr.struct;
@@ -29,38 +29,47 @@ const jobInfoRet = s(
 
 /** Procedures of saving, restoring and watching/aborting the job that does it. */
 export const SAVE_JOB_PROCEDURES = {
-  DOMAIN_RESTORE: proc(54, 'DOMAIN_RESTORE', s({ from: nonnullString }, 'remote_domain_restore_args')),
-  DOMAIN_SAVE: proc(55, 'DOMAIN_SAVE', s({ dom: nonnullDomain, to: nonnullString }, 'remote_domain_save_args')),
+  DOMAIN_RESTORE: proc(54, 'DOMAIN_RESTORE', s({ from: nonnullString }, 'remote_domain_restore_args'), undefined, mutating('virDomainRestore')),
+  DOMAIN_SAVE: proc(55, 'DOMAIN_SAVE', s({ dom: nonnullDomain, to: nonnullString }, 'remote_domain_save_args'), undefined, mutating('virDomainSave')),
   DOMAIN_GET_JOB_INFO: proc(163, 'DOMAIN_GET_JOB_INFO', domArg, jobInfoRet),
-  DOMAIN_ABORT_JOB: proc(164, 'DOMAIN_ABORT_JOB', domArg),
-  DOMAIN_MANAGED_SAVE: proc(182, 'DOMAIN_MANAGED_SAVE', domFlagsArg),
+  DOMAIN_ABORT_JOB: proc(164, 'DOMAIN_ABORT_JOB', domArg, undefined, mutating('virDomainAbortJob')),
+  DOMAIN_MANAGED_SAVE: proc(182, 'DOMAIN_MANAGED_SAVE', domFlagsArg, undefined, mutating('virDomainManagedSave')),
   DOMAIN_HAS_MANAGED_SAVE_IMAGE: proc(
     183,
     'DOMAIN_HAS_MANAGED_SAVE_IMAGE',
     domFlagsArg,
     s({ result: xdr.int }, 'remote_domain_has_managed_save_image_ret'),
   ),
-  DOMAIN_MANAGED_SAVE_REMOVE: proc(184, 'DOMAIN_MANAGED_SAVE_REMOVE', domFlagsArg),
+  DOMAIN_MANAGED_SAVE_REMOVE: proc(184, 'DOMAIN_MANAGED_SAVE_REMOVE', domFlagsArg, undefined, mutating('virDomainManagedSaveRemove')),
   DOMAIN_SAVE_FLAGS: proc(
     232,
     'DOMAIN_SAVE_FLAGS',
     s({ dom: nonnullDomain, to: nonnullString, dxml: remoteString, flags: xdr.uint }, 'remote_domain_save_flags_args'),
+    undefined,
+    mutating('virDomainSaveFlags'),
   ),
   DOMAIN_RESTORE_FLAGS: proc(
     233,
     'DOMAIN_RESTORE_FLAGS',
     s({ from: nonnullString, dxml: remoteString, flags: xdr.uint }, 'remote_domain_restore_flags_args'),
+    undefined,
+    mutating('virDomainRestoreFlags'),
   ),
   DOMAIN_SAVE_IMAGE_GET_XML_DESC: proc(
     235,
     'DOMAIN_SAVE_IMAGE_GET_XML_DESC',
     s({ file: nonnullString, flags: xdr.uint }, 'remote_domain_save_image_get_xml_desc_args'),
     s({ xml: nonnullString }, 'remote_domain_save_image_get_xml_desc_ret'),
+    // Denied since libvirt 5.5 (CVE-2019-10161): a read-only client could make the daemon read
+    // any file as root and learn about it from the error.
+    mutating('virDomainSaveImageGetXMLDesc'),
   ),
   DOMAIN_SAVE_IMAGE_DEFINE_XML: proc(
     236,
     'DOMAIN_SAVE_IMAGE_DEFINE_XML',
     s({ file: nonnullString, dxml: nonnullString, flags: xdr.uint }, 'remote_domain_save_image_define_xml_args'),
+    undefined,
+    mutating('virDomainSaveImageDefineXML'),
   ),
   DOMAIN_GET_JOB_STATS: proc(
     298,
@@ -72,11 +81,15 @@ export const SAVE_JOB_PROCEDURES = {
     440,
     'DOMAIN_SAVE_PARAMS',
     s({ dom: nonnullDomain, params: typedParams(REMOTE_DOMAIN_SAVE_PARAMS_MAX), flags: xdr.uint }, 'remote_domain_save_params_args'),
+    undefined,
+    mutating('virDomainSaveParams'),
   ),
   DOMAIN_RESTORE_PARAMS: proc(
     441,
     'DOMAIN_RESTORE_PARAMS',
     s({ params: typedParams(REMOTE_DOMAIN_RESTORE_PARAMS_MAX), flags: xdr.uint }, 'remote_domain_restore_params_args'),
+    undefined,
+    mutating('virDomainRestoreParams'),
   ),
-  DOMAIN_ABORT_JOB_FLAGS: proc(442, 'DOMAIN_ABORT_JOB_FLAGS', domFlagsArg),
+  DOMAIN_ABORT_JOB_FLAGS: proc(442, 'DOMAIN_ABORT_JOB_FLAGS', domFlagsArg, undefined, mutating('virDomainAbortJobFlags')),
 } as const;
