@@ -357,7 +357,8 @@ class ReaderRestore implements RestorePipeline {
     command: string,
     private readonly checksum?: StreamChecksum,
   ) {
-    this.child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so cleanup reaches every program of the pipe (dd, the decompressor).
+    this.child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stderr = '';
     this.child.stderr!.on('data', (b: Buffer) => {
       stderr += b.toString('utf8');
@@ -380,7 +381,14 @@ class ReaderRestore implements RestorePipeline {
   }
 
   cleanup(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.child.stdout?.destroy();
+    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid) {
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     this.checksum?.kill();
   }
 }
