@@ -46,15 +46,15 @@ export function imageSnapshot(file: string): Record<string, string> {
   return out;
 }
 
-/** Processes whose command line mentions `needle` (writer scripts, checksum readers, dd). */
-export function processesMentioning(needle: string): number[] {
-  const out: number[] = [];
+/** Live processes (not this one) whose command line mentions `needle`, as "PID: CMDLINE": helpers left behind. */
+export function processesMentioning(needle: string): string[] {
+  const out: string[] = [];
   for (const p of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1');
       const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
-      if (cmd.includes(needle) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(p));
+      if (cmd.includes(needle) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(`${p}: ${cmd.replace(/\0/g, ' ')}`);
     } catch {
       /* gone */
     }
@@ -62,13 +62,23 @@ export function processesMentioning(needle: string): number[] {
   return out;
 }
 
+/** This process's fds open on `file` (or its channel files). */
+export function openFdsOn(file: string): string[] {
+  const out: string[] = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(file)) out.push(`${fd} -> ${target}`);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
+}
+
 /** Loop devices backed by `file` (instant restores map images through them). */
 export function loopDevicesOf(file: string): string {
-  try {
-    return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
-  } catch {
-    return '';
-  }
+  return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
 }
 
 /** Run-dir files of a running domain besides its status file and monitor (locks, sockets, scratch). */

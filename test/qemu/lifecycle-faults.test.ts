@@ -7,7 +7,7 @@
  * Instant restore needs root (losetup); its case is skipped otherwise. `npm run build` first:
  * the two-process cases run bin/tsvirsh.js.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,11 +17,11 @@ import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { acquireDomainLock } from '../../src/drivers/qemu/domain-lock';
 import { runFiles, sessionPaths } from '../../src/drivers/qemu/paths';
 import { virErrorOf } from '../conformance/helpers';
+import { MEMFD, loopDevicesOf, openFdsOn, processesMentioning } from './fault-helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
 
 const env = setupQemuEnv('qemu-lifefault');
 const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
-const SHARED_RAM = "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>";
 const isRoot = process.getuid?.() === 0;
 let conn: Connect;
 let seq = 0;
@@ -46,40 +46,6 @@ async function runningGuest(name: string, topLevel = ''): Promise<Domain> {
 
 function sha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
-}
-
-/** Live processes (not this one) whose command line mentions `needle`: helpers left behind. */
-function processesMentioning(needle: string): string[] {
-  const out: string[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1');
-      const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
-      if (cmd.includes(needle) && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(`${p}: ${cmd.replace(/\0/g, ' ')}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** This process's fds open on `file` (or its channel files). */
-function openFdsOn(file: string): string[] {
-  const out: string[] = [];
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(file)) out.push(`${fd} -> ${target}`);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return out;
-}
-
-function loopDevicesOf(file: string): string {
-  return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).trim();
 }
 
 /** Runs tsvirsh with this test's XDG dirs; resolves with exit code and output. */
@@ -145,7 +111,7 @@ describe('restore that cannot take the domain lock', () => {
   }, 90000);
 
   (isRoot ? it : it.skip)('instant region restore: no loop device is set up or left; the next restore works', async () => {
-    const dom = await runningGuest(uniqueName('inst'), SHARED_RAM);
+    const dom = await runningGuest(uniqueName('inst'), MEMFD);
     const file = path.join(env.workDir, `${dom.name}.region.img`);
     await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': 'region' });
     // This very process holds the lock (another connection's save, say): busy as well.
@@ -201,7 +167,7 @@ describe('restore whose QEMU fails to start', () => {
   }, 90000);
 
   (isRoot ? it : it.skip)('instant region restore: the loop device is detached before the error returns', async () => {
-    const dom = await runningGuest(uniqueName('ifail'), SHARED_RAM);
+    const dom = await runningGuest(uniqueName('ifail'), MEMFD);
     const file = path.join(env.workDir, `${dom.name}.region.img`);
     await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': 'region' });
     const e = await virErrorOf(conn.restoreParams({ file, dxml: await brokenDxml(file), 'parallel.instant': true }));

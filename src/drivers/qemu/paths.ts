@@ -57,11 +57,36 @@ export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock
   };
 }
 
+/** The scratch files of a single-stream save's writer script (see the exec pipeline). */
+export interface WriterScratch {
+  /** Its exit status, written under `statusTmp` and renamed so a reader never sees half of it. */
+  status: string;
+  statusTmp: string;
+  /** Its stderr. */
+  err: string;
+  /** The bash script QEMU runs. */
+  script: string;
+  /** The stream's SHA-256, written under `hashTmp` and renamed once complete. */
+  hash: string;
+  hashTmp: string;
+}
+
 /**
- * The scratch files of a single-stream save's writer script (see the exec pipeline): its exit
- * status (and the temp name it is written under), stderr, the script itself and the stream's
- * SHA-256. One list, so the save's cleanup and the next open after a dead saver remove the same.
+ * The writer's scratch files beside `doneFile`. One place names them, so the script, the save's
+ * cleanup and the next open after a dead saver use and remove the same files.
  */
+export function writerScratch(doneFile: string): WriterScratch {
+  return {
+    status: doneFile,
+    statusTmp: `${doneFile}.tmp`,
+    err: `${doneFile}.err`,
+    script: `${doneFile}.sh`,
+    hash: `${doneFile}.sha256`,
+    hashTmp: `${doneFile}.sha256.tmp`,
+  };
+}
+
+/** Every scratch file of {@link writerScratch}. */
 export function writerScratchFiles(doneFile: string): string[] {
-  return [doneFile, `${doneFile}.tmp`, `${doneFile}.err`, `${doneFile}.sh`, `${doneFile}.sha256`, `${doneFile}.sha256.tmp`];
+  return Object.values(writerScratch(doneFile));
 }

@@ -21,7 +21,7 @@ import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './st
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
 import { InstantRegionRestore } from './instant-restore';
-import { writerScratchFiles } from './paths';
+import { writerScratch, type WriterScratch } from './paths';
 
 /** What a save pipeline is given. */
 export interface SavePipelineContext {
@@ -128,8 +128,7 @@ class ExecStreamSave implements SavePipeline {
   readonly uri: string;
   readonly capabilities: readonly string[] = [];
   readonly parameters: Record<string, unknown> = {};
-  private readonly script: string;
-  private readonly hashFile: string;
+  private readonly scratch: WriterScratch;
   private digest: { length: number; sha256: string } | null = null;
   /**
    * The writer is QEMU's child, not ours: after a failed or cancelled migration it still runs
@@ -138,32 +137,32 @@ class ExecStreamSave implements SavePipeline {
   private launched = false;
 
   constructor(private readonly ctx: SavePipelineContext) {
-    [, , , this.script, this.hashFile] = writerScratchFiles(ctx.doneFile);
+    this.scratch = writerScratch(ctx.doneFile);
+    const f = this.scratch;
     const pipeline = writerPipeline(
       { file: ctx.file, streamOffset: ctx.streamOffset, format: ctx.options.imageFormat, bypassCache: ctx.options.bypassCache },
-      this.hashFile,
+      { file: f.hash, tmp: f.hashTmp },
     );
-    const done = shQuote(ctx.doneFile);
     this.removeScratch();
     // The status goes to a temp name first so that the reader never sees a half-written file.
     writeFileSync(
-      this.script,
-      ['set -o pipefail', `exec 2>${shQuote(`${ctx.doneFile}.err`)}`, pipeline, `echo $? > ${done}.tmp && mv ${done}.tmp ${done}`, ''].join('\n'),
+      f.script,
+      ['set -o pipefail', `exec 2>${shQuote(f.err)}`, pipeline, `echo $? > ${shQuote(f.statusTmp)} && mv ${shQuote(f.statusTmp)} ${shQuote(f.status)}`, ''].join('\n'),
       { mode: 0o600 },
     );
-    this.uri = `exec:exec /bin/bash ${shQuote(this.script)}`;
+    this.uri = `exec:exec /bin/bash ${shQuote(f.script)}`;
   }
 
   /** The writer's exit status once it is known, or undefined when it is not there by `end`. */
   private async writerStatus(end: number, signal?: AbortSignal): Promise<VirError | null | undefined> {
     let text: string | undefined;
-    while ((text = readSmallFile(this.ctx.doneFile)) === undefined) {
+    while ((text = readSmallFile(this.scratch.status)) === undefined) {
       if (signal?.aborted || Date.now() > end) return undefined;
       await sleep(5);
     }
     const code = Number.parseInt(text.trim(), 10);
     if (code === 0) return null;
-    const why = (readSmallFile(`${this.ctx.doneFile}.err`) ?? '').trim();
+    const why = (readSmallFile(this.scratch.err) ?? '').trim();
     return failed(`failed to write save image '${this.ctx.file}': ${why || `writer exited with status ${code}`}`);
   }
 
@@ -180,7 +179,7 @@ class ExecStreamSave implements SavePipeline {
     if (status) throw status;
     // The hasher is a process substitution: it may finish a moment after the pipeline.
     let hash: string | undefined;
-    while ((hash = readSmallFile(this.hashFile)) === undefined) {
+    while ((hash = readSmallFile(this.scratch.hash)) === undefined) {
       if (giveUp()) throw failed(`checksum of save image '${this.ctx.file}' was not produced`);
       await sleep(5);
     }
@@ -201,12 +200,12 @@ class ExecStreamSave implements SavePipeline {
 
   /** Waits (briefly) for the writer's status so it is not written after the cleanup. */
   async cleanup(): Promise<void> {
-    for (let i = 0; this.launched && i < 400 && !existsSync(this.ctx.doneFile); i++) await sleep(5);
+    for (let i = 0; this.launched && i < 400 && !existsSync(this.scratch.status); i++) await sleep(5);
     this.removeScratch();
   }
 
   private removeScratch(): void {
-    for (const f of writerScratchFiles(this.ctx.doneFile)) rmSync(f, { force: true });
+    for (const f of Object.values(this.scratch)) rmSync(f, { force: true });
   }
 }
 

@@ -78,18 +78,18 @@ export interface WriterSpec {
 /**
  * The bash pipeline that reads QEMU's stream on stdin and puts it in the file after the header,
  * sending the same bytes (as stored, i.e. compressed when a compressor runs) through `sha256sum`
- * into `hashFile` for the image's manifest. The hash appears under its final name only once
+ * into `hash.file` for the image's manifest. The hash appears under its final name only once
  * complete. It must run under `set -o pipefail`, so that a compressor or writer that fails
  * anywhere in the pipe fails the whole save even after QEMU reported "completed".
  * With the page cache: append. Bypassing it: the header bytes already on disk are sent again
  * through the same O_DIRECT dd so that every write of the whole file stays block aligned, as
  * libvirt's iohelper writes header and stream through one fd.
  */
-export function writerPipeline(spec: WriterSpec, hashFile: string): string {
+export function writerPipeline(spec: WriterSpec, hashTo: { file: string; tmp: string }): string {
   const prog = requireCompressor(spec.format);
   const file = shQuote(spec.file);
-  const hash = shQuote(hashFile);
-  const hashTmp = shQuote(`${hashFile}.tmp`);
+  const hash = shQuote(hashTo.file);
+  const hashTmp = shQuote(hashTo.tmp);
   const hasher = `>(sha256sum > ${hashTmp} && mv ${hashTmp} ${hash})`;
   const stored = prog ? `${compressArgs(spec.format, prog)} | tee ${hasher}` : `tee ${hasher}`;
   if (!spec.bypassCache) return `${stored} >> ${file}`;
