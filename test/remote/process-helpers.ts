@@ -23,7 +23,8 @@ export interface DaemonProcess {
 
 /** Spawns tsvirtd; with `waitListening`, resolves once it reports its listeners. */
 export async function spawnTsvirtd(args: string[], waitListening = true): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [...TSVIRTD_NODE_ARGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // process.env explicitly: under jest it is the test file's copy, with its XDG dirs.
+  const child = spawn(process.execPath, [...TSVIRTD_NODE_ARGS, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
