@@ -32,7 +32,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 
 /** tsvirtd from dist/, on `dir/tsvirtd`. */
 export async function startTsvirtd(dir: string): Promise<BenchServer> {
-  const main = path.resolve(__dirname, '../src/remote/daemon/main.js');
+  const main = path.resolve(__dirname, '../src/daemon/main.js');
   const sockDir = path.join(dir, 'tsvirtd');
   const child = spawn(process.execPath, [main, '--socket-dir', sockDir], { stdio: 'ignore' });
   const socket = path.join(sockDir, 'libvirt-sock');

@@ -5,7 +5,7 @@
 import { registerDriver } from './registry';
 import { testConnectionDriver } from './test';
 import { qemuConnectionDriver } from './qemu';
-import { remoteConnectionDriver } from '../remote/client/connection';
+import { remoteConnectionDriver } from './remote/connection';
 
 registerDriver(testConnectionDriver);
 registerDriver(qemuConnectionDriver);

@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connect, ErrorCode } from '../../src';
-import { RpcClient } from '../../src/remote/client/rpc-client';
+import { RpcClient } from '../../src/drivers/remote/rpc-client';
 import { REMOTE_PROCEDURES as P } from '../../src/remote/protocol/table';
 import { encodeRet } from '../../src/remote/protocol/procedure';
 import {
@@ -23,7 +23,7 @@ import {
   encodeMessage,
   type RpcMessage,
 } from '../../src/remote/rpc/message';
-import { Daemon } from '../../src/remote/daemon/server';
+import { Daemon } from '../../src/daemon/server';
 import { pkiFiles } from '../../src/remote/paths';
 import { virErrorOf } from '../conformance/helpers';
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Daemon, type DaemonOptions } from '../../src/remote/daemon/server';
+import { Daemon, type DaemonOptions } from '../../src/daemon/server';
 
 /** A running in-process daemon and its scratch directory. */
 export interface TestDaemon {

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** Node arguments that start tsvirtd from source. */
-export const TSVIRTD_NODE_ARGS = ['-r', path.join(__dirname, 'ts-register.js'), path.join(ROOT, 'src/remote/daemon/main.ts')];
+export const TSVIRTD_NODE_ARGS = ['-r', path.join(__dirname, 'ts-register.js'), path.join(ROOT, 'src/daemon/main.ts')];
 
 /** Writes an executable `tsvirtd` launcher script into `dir` and returns its path. */
 export function writeLauncher(dir: string): string {

@@ -41,3 +41,6 @@ export enum DrvFeature {
   REMOTE_EVENT_CALLBACK = 14,
   REMOTE_CLOSE_CALLBACK = 15,
 }
+
+/** VIR_CONNECT_RO in remote_connect_open_args.flags: the client asks for a read-only connection. */
+export const VIR_CONNECT_RO = 1;

@@ -3,7 +3,6 @@
  * tsvirt's own types: remote_nonnull_domain <-> DomainRef, remote_typed_param <-> TypedParameter,
  * remote_error <-> VirError.
  */
-import type { DomainRef } from '../../drivers/types';
 import { ErrorLevel } from '../../util/error-codes';
 import { TypedParamType, type TypedParameter, type TypedParamValue } from '../../util/typed-params';
 import { VirError } from '../../util/vir-error';
@@ -19,8 +18,18 @@ export const remoteString = xdr.optional(nonnullString);
 /** remote_uuid: 16 raw bytes on the wire, the canonical lower-case string in JS. */
 export const remoteUuid: XdrType<string> = xdr.transform(xdr.fixedOpaque(VIR_UUID_BUFLEN), bytesToUuid, uuidToBytes, 'remote_uuid');
 
-/** remote_nonnull_domain: maps 1:1 onto the driver layer's DomainRef (id -1 when inactive). */
-export const nonnullDomain: XdrType<DomainRef> = xdr.struct(
+/**
+ * remote_nonnull_domain. Structurally the driver layer's DomainRef (id -1 when inactive), declared
+ * here so the wire layer depends on nothing above it.
+ */
+export interface WireDomain {
+  readonly name: string;
+  readonly uuid: string;
+  readonly id: number;
+}
+
+/** remote_nonnull_domain on the wire. */
+export const nonnullDomain: XdrType<WireDomain> = xdr.struct(
   { name: nonnullString, uuid: remoteUuid, id: xdr.int },
   'remote_nonnull_domain',
 );
@@ -159,7 +168,7 @@ const fitOptional = (s: string | null | undefined): string | null => (typeof s =
  * context. Every string is cut to REMOTE_STRING_MAX, so the result always encodes: even with a
  * domain name at the limit, five 4 MiB strings stay well under the 32 MiB message limit.
  */
-export function virErrorToRemoteError(err: unknown, dom: DomainRef | null = null): RemoteErrorWire {
+export function virErrorToRemoteError(err: unknown, dom: WireDomain | null = null): RemoteErrorWire {
   const f = VirError.from(err).toFields();
   const int = (n: unknown): number => (Number.isInteger(n) && (n as number) >= -0x80000000 && (n as number) <= 0x7fffffff ? (n as number) : -1);
   return {

@@ -1,8 +1,8 @@
 /** Daemon handlers of connection-level procedures. */
-import { ListAllDomainsFlags } from '../../public/flags';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { VirError } from '../../util/vir-error';
-import { DrvFeature, REMOTE_DOMAIN_LIST_MAX, RemoteAuthType } from '../protocol/constants';
+import { ListAllDomainsFlags } from '../public/flags';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { VirError } from '../util/vir-error';
+import { DrvFeature, REMOTE_DOMAIN_LIST_MAX, RemoteAuthType } from '../remote/protocol/constants';
 import type { HandlerTable } from './handler-types';
 
 /** VIR_DRV_FEATURE_REMOTE: the peer is a daemon. */

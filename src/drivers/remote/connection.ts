@@ -3,14 +3,13 @@
  * transport, runs the handshake stock clients run (auth list, keepalive feature, open), and
  * hands the public layer a RemoteHypervisor.
  */
-import type { ConnectionDriver, OpenOptions, OpenResult } from '../../drivers/connection-driver';
-import { ConnectFlags } from '../../public/flags';
+import type { ConnectionDriver, OpenOptions, OpenResult } from '../connection-driver';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { effectiveTransport, type VirUri } from '../../util/uri';
 import { VirError } from '../../util/vir-error';
-import { DrvFeature, RemoteAuthType } from '../protocol/constants';
-import { REMOTE_PROCEDURES as P } from '../protocol/table';
-import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../rpc/keepalive';
+import { DrvFeature, RemoteAuthType, VIR_CONNECT_RO } from '../../remote/protocol/constants';
+import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../../remote/rpc/keepalive';
 import { RemoteHypervisor } from './remote-hypervisor';
 import { RpcClient } from './rpc-client';
 import { nameForDaemon, openTransport } from './transport';
@@ -36,7 +35,7 @@ export async function remoteHandshake(rpc: RpcClient, name: string, readOnly: bo
   }
   const { supported } = await rpc.call(P.CONNECT_SUPPORTS_FEATURE, { feature: DrvFeature.PROGRAM_KEEPALIVE });
   if (supported) rpc.startKeepalive();
-  await rpc.call(P.CONNECT_OPEN, { name, flags: readOnly ? ConnectFlags.RO : 0 });
+  await rpc.call(P.CONNECT_OPEN, { name, flags: readOnly ? VIR_CONNECT_RO : 0 });
 }
 
 /** Opens a remote connection for `uri` (which names a transport or host). */

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
-import { decodeXdr } from '../xdr';
+import { decodeXdr } from '../../remote/xdr';
 import {
   FrameSplitter,
   KEEPALIVE_PROGRAM,
@@ -21,10 +21,10 @@ import {
   encodeKeepalive,
   encodeMessage,
   type RpcMessage,
-} from '../rpc/message';
-import { DEFAULT_KEEPALIVE, KeepaliveMonitor, type KeepaliveOptions } from '../rpc/keepalive';
-import { decodeRet, type ProcArgs, type ProcRet, type ProcedureDef } from '../protocol/procedure';
-import { remoteError } from '../protocol/types';
+} from '../../remote/rpc/message';
+import { DEFAULT_KEEPALIVE, KeepaliveMonitor, type KeepaliveOptions } from '../../remote/rpc/keepalive';
+import { decodeRet, type ProcArgs, type ProcRet, type ProcedureDef } from '../../remote/protocol/procedure';
+import { remoteError } from '../../remote/protocol/types';
 
 const log = moduleLogger('remote-client');
 

@@ -1,8 +1,8 @@
 /** Daemon handlers of domain procedures: each is one public API call on the client's Connect. */
-import { parseDomainXML } from '../../conf/domain-xml';
-import type { JobInfo } from '../../drivers/types';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { VirError } from '../../util/vir-error';
+import { parseDomainXML } from '../conf/domain-xml';
+import type { JobInfo } from '../drivers/types';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { VirError } from '../util/vir-error';
 import type { HandlerTable } from './handler-types';
 
 const big = (n: number): bigint => BigInt(Math.max(0, Math.trunc(n)));

@@ -5,18 +5,18 @@
  * a bad call gets an error reply, an unframeable stream closes this client only.
  */
 import type { Duplex } from 'node:stream';
-import type { DomainRef } from '../../drivers/types';
-import { Connect } from '../../public/connect';
-import { ConnectFlags } from '../../public/flags';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { moduleLogger } from '../../util/logger';
-import { parseUri } from '../../util/uri';
-import { VirError } from '../../util/vir-error';
-import { encodeArgs, encodeRet, decodeArgs, type ProcedureDef } from '../protocol/procedure';
-import { isHighPriority } from '../protocol/priority';
-import { REMOTE_PROCEDURES, procedureByNumber } from '../protocol/table';
-import { remoteErrorWire, virErrorToRemoteError } from '../protocol/types';
-import { KeepaliveMonitor, type KeepaliveOptions } from '../rpc/keepalive';
+import type { DomainRef } from '../drivers/types';
+import { Connect } from '../public/connect';
+import { ConnectFlags } from '../public/flags';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { moduleLogger } from '../util/logger';
+import { parseUri } from '../util/uri';
+import { VirError } from '../util/vir-error';
+import { encodeArgs, encodeRet, decodeArgs, type ProcedureDef } from '../remote/protocol/procedure';
+import { isHighPriority } from '../remote/protocol/priority';
+import { REMOTE_PROCEDURES, procedureByNumber } from '../remote/protocol/table';
+import { remoteErrorWire, virErrorToRemoteError } from '../remote/protocol/types';
+import { KeepaliveMonitor, type KeepaliveOptions } from '../remote/rpc/keepalive';
 import {
   FrameSplitter,
   KEEPALIVE_PROGRAM,
@@ -29,7 +29,7 @@ import {
   encodeKeepalive,
   encodeMessage,
   type MessageHeader,
-} from '../rpc/message';
+} from '../remote/rpc/message';
 import type { CallContext } from './context';
 import { BEFORE_OPEN, JOB_PROCEDURES, handlerFor } from './handlers';
 

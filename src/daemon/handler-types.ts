@@ -1,6 +1,6 @@
 /** The shape of the daemon's handler table, typed by the procedure table. */
-import type { ProcArgs, ProcRet } from '../protocol/procedure';
-import type { REMOTE_PROCEDURES, RemoteProcedureName } from '../protocol/table';
+import type { ProcArgs, ProcRet } from '../remote/protocol/procedure';
+import type { REMOTE_PROCEDURES, RemoteProcedureName } from '../remote/protocol/table';
 import type { CallContext } from './context';
 
 /** Serves one procedure: decoded arguments in, the reply value out (or a thrown VirError). */

@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import type { VirUri } from '../../util/uri';
 import { VirError } from '../../util/vir-error';
-import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, RO_SOCKET_NAME, RW_SOCKET_NAME, defaultSocketDir, pkiFiles } from '../paths';
+import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, RO_SOCKET_NAME, RW_SOCKET_NAME, defaultSocketDir, pkiFiles } from '../../remote/paths';
 
 /** The query parameters the remote driver consumes; every other one is passed to the daemon. */
 export const REMOTE_URI_PARAMS = new Set([

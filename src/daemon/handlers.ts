@@ -2,7 +2,7 @@
  * The daemon's dispatch table: one handler per procedure of the protocol table that a client
  * may call. A new procedure is its table entry, its driver slot, and one line here.
  */
-import type { ProcedureDef } from '../protocol/procedure';
+import type { ProcedureDef } from '../remote/protocol/procedure';
 import { CONNECT_HANDLERS } from './handlers-connect';
 import { DOMAIN_HANDLERS } from './handlers-domain';
 import type { Handler, HandlerTable } from './handler-types';

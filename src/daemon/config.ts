@@ -3,10 +3,10 @@
  * strings in double quotes, numbers, octal modes as strings) overlaid by command-line flags.
  */
 import fs from 'node:fs';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { VirError } from '../../util/vir-error';
-import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, defaultSocketDir, pkiFiles } from '../paths';
-import { DEFAULT_KEEPALIVE } from '../rpc/keepalive';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { VirError } from '../util/vir-error';
+import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, defaultSocketDir, pkiFiles } from '../remote/paths';
+import { DEFAULT_KEEPALIVE } from '../remote/rpc/keepalive';
 import type { DaemonOptions } from './server';
 
 /** Everything main needs: the daemon's options plus process-level settings. */

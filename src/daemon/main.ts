@@ -5,8 +5,8 @@
 import './log-env';
 import fs from 'node:fs';
 import { Duplex } from 'node:stream';
-import '../../drivers/builtin';
-import { moduleLogger } from '../../util/logger';
+import '../drivers/builtin';
+import { moduleLogger } from '../util/logger';
 import { loadSettings, type DaemonSettings } from './config';
 import { Daemon } from './server';
 

@@ -3,9 +3,9 @@
  * daemon dispatches through src/public, so every check runs as it does in-process), a way to
  * turn wire domains into Domain handles, and the few per-client facts the protocol asks about.
  */
-import type { Connect } from '../../public/connect';
-import type { Domain } from '../../public/domain';
-import type { DomainRef } from '../../drivers/types';
+import type { Connect } from '../public/connect';
+import type { Domain } from '../public/domain';
+import type { DomainRef } from '../drivers/types';
 
 /** The per-call view of a client session. */
 export interface CallContext {

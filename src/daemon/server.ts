@@ -10,11 +10,11 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { moduleLogger } from '../../util/logger';
-import { VirError } from '../../util/vir-error';
-import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../rpc/keepalive';
-import { RO_SOCKET_NAME, RW_SOCKET_NAME, type PkiFiles } from '../paths';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { moduleLogger } from '../util/logger';
+import { VirError } from '../util/vir-error';
+import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../remote/rpc/keepalive';
+import { RO_SOCKET_NAME, RW_SOCKET_NAME, type PkiFiles } from '../remote/paths';
 import { ClientSession } from './session';
 
 const log = moduleLogger('tsvirtd');

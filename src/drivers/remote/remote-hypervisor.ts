@@ -3,7 +3,7 @@
  * (`this.rpc.call(P.DOMAIN_SAVE, { dom, to })` only compiles with the right argument shape).
  * Argument checks already ran in the caller's public layer; the daemon runs them again.
  */
-import type { HypervisorDriver } from '../../drivers/driver-table';
+import type { HypervisorDriver } from '../driver-table';
 import type {
   DomainEventCallback,
   DomainInfo,
@@ -12,11 +12,11 @@ import type {
   JobInfo,
   JobStats,
   NodeInfo,
-} from '../../drivers/types';
+} from '../types';
 import { moduleLogger } from '../../util/logger';
 import type { TypedParameter } from '../../util/typed-params';
-import { decodeArgs } from '../protocol/procedure';
-import { REMOTE_PROCEDURES as P } from '../protocol/table';
+import { decodeArgs } from '../../remote/protocol/procedure';
+import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
 import type { RpcClient } from './rpc-client';
 
 const log = moduleLogger('remote-driver');
