@@ -3,7 +3,7 @@
  * guest outlives the tsvirt process; what is needed to find it again goes to a status file.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
@@ -46,10 +46,10 @@ export interface LaunchedQemu {
   qmp: QmpClient;
 }
 
-function lastLogLines(path: string): string {
+/** The last lines this QEMU wrote to its log: what earlier runs appended before `from` is not its. */
+function lastLogLines(path: string, from: number): string {
   try {
-    const text = readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' ');
-    return text;
+    return readFileSync(path).subarray(from).toString('utf8').trim().split('\n').slice(-3).join(' ');
   } catch {
     return '';
   }
@@ -70,6 +70,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
     ramFromFile: opts.ramFromFile,
   });
   const logFd = openSync(files.log, 'a', 0o600);
+  const logStart = fstatSync(logFd).size;
   const stdio: StdioOptions = ['ignore', logFd, logFd, ...(opts.extraFds ?? [])];
   let pid: number | undefined;
   try {
@@ -93,7 +94,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
   } catch (err) {
     await terminateProcess(pid, 1000);
     rmSync(files.monitor, { force: true });
-    const msg = lastLogLines(files.log);
+    const msg = lastLogLines(files.log, logStart);
     if (exited || msg) {
       throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `process exited while connecting to monitor: ${msg}`);
     }
@@ -110,7 +111,9 @@ async function connectWithExitWatch(monitor: string, pid: number, name: string, 
     }
   }, 50);
   try {
-    const connecting = QmpClient.connect(monitor, { retry: true, timeoutMs: 30_000, name });
+    const connecting = QmpClient.connect(monitor, { retry: true, timeoutMs: 30_000, name, signal: ac.signal });
+    // Lost to `died`: its retries stop at the abort and must not reject unhandled.
+    connecting.catch(() => undefined);
     const died = new Promise<never>((_, reject) =>
       ac.signal.addEventListener('abort', () => reject(new Error('QEMU exited')), { once: true }),
     );
@@ -118,6 +121,7 @@ async function connectWithExitWatch(monitor: string, pid: number, name: string, 
     return qmp;
   } finally {
     clearInterval(watch);
+    if (!ac.signal.aborted) ac.abort();
   }
 }
 

@@ -8,6 +8,7 @@ import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { moduleLogger } from '../../../util/logger';
 import { VirError } from '../../../util/vir-error';
 import {
+  abortedError,
   monitorClosedError,
   monitorEofError,
   monitorParseError,
@@ -97,14 +98,19 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
   static async connect(socketPath: string, options: ConnectOptions = {}): Promise<QmpClient> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : null;
-    const socket = await openMonitorSocket(socketPath, deadline, options.retry ?? false);
+    const socket = await openMonitorSocket(socketPath, deadline, options.retry ?? false, options.signal);
     const client = new QmpClient(socket, options.name ?? '', options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+    const onAbort = (): void => client.fail(abortedError('connecting to the QEMU monitor was abandoned'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await client.handshake(deadline, timeoutMs);
+      if (options.signal?.aborted) throw abortedError('connecting to the QEMU monitor was abandoned');
     } catch (err) {
       const e = VirError.from(err, ErrorDomain.QEMU);
       client.fail(e);
       throw e;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
     log.debug({ socketPath, version: client.version }, 'QMP session ready');
     return client;

@@ -3,7 +3,7 @@
  * like libvirt's qemuMonitorOpenUnix the caller may ask to retry while it is missing or refusing.
  */
 import * as net from 'node:net';
-import { monitorConnectError, monitorTimeoutError } from './errors';
+import { abortedError, monitorConnectError, monitorTimeoutError } from './errors';
 
 /** How long to sleep between two connection attempts while QEMU starts up. */
 const RETRY_INTERVAL_MS = 50;
@@ -13,17 +13,24 @@ const RETRYABLE = new Set(['ENOENT', 'ECONNREFUSED']);
 
 /**
  * Connects to `path`. With `retry`, ENOENT and ECONNREFUSED are retried until `deadline`
- * (epoch ms, or null for no limit); the last errno is then reported as libvirt does.
+ * (epoch ms, or null for no limit); the last errno is then reported as libvirt does. An aborted
+ * `signal` ends the attempts (OPERATION_ABORTED).
  */
-export async function openMonitorSocket(path: string, deadline: number | null, retry: boolean): Promise<net.Socket> {
+export async function openMonitorSocket(path: string, deadline: number | null, retry: boolean, signal?: AbortSignal): Promise<net.Socket> {
   for (;;) {
+    if (signal?.aborted) throw abortedError('connecting to the QEMU monitor was abandoned');
     const remaining = deadline === null ? null : deadline - Date.now();
     try {
-      return await connectOnce(path, remaining);
+      const socket = await connectOnce(path, remaining);
+      if (signal?.aborted) {
+        socket.destroy();
+        throw abortedError('connecting to the QEMU monitor was abandoned');
+      }
+      return socket;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const left = deadline === null ? Infinity : deadline - Date.now();
-      if (!retry || !code || !RETRYABLE.has(code) || left <= 0) {
+      if (signal?.aborted || !retry || !code || !RETRYABLE.has(code) || left <= 0) {
         throw code ? monitorConnectError(err) : err;
       }
       await sleep(Math.min(RETRY_INTERVAL_MS, left));

@@ -52,6 +52,11 @@ export interface ConnectOptions {
   commandTimeoutMs?: number;
   /** Name used in log lines and some error messages, usually the domain name. */
   name?: string;
+  /**
+   * Stops the retries and the handshake: a connect left retrying after its QEMU died would
+   * otherwise take the monitor of the next QEMU that creates a socket at the same path.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link QmpClient.waitForEvent}. */
