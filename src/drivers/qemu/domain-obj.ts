@@ -2,6 +2,7 @@
 import type { DomainObj } from '../common/domain-registry';
 import type { ActiveJob } from '../common/domain-job';
 import type { QmpClient } from './qmp';
+import type { ProcessIdentity } from './process';
 import type { SaveInProgress } from './status-file';
 
 /** The QEMU process behind an active domain. */
@@ -22,4 +23,6 @@ export interface QemuDomain extends DomainObj {
   job?: ActiveJob;
   /** Set while a save runs (also kept in the status file). */
   save?: SaveInProgress;
+  /** Set while a connection that asked for START_AUTODESTROY owns the guest (status file too). */
+  autoDestroyOwner?: ProcessIdentity;
 }

@@ -29,6 +29,7 @@ import { restoreDomain } from './restore';
 import { refreshSaveProgress, saveDomain } from './save';
 import { releaseState, type QemuDriverState } from './state';
 import type { QemuDomain } from './domain-obj';
+import { selfIdentity } from './process';
 
 const log = moduleLogger('qemu-driver');
 
@@ -113,7 +114,11 @@ class AutoDestroyList {
 
   /** Records a guest this connection just started. */
   note(d: QemuDomain): void {
-    if (d.proc) this.guests.set(d.def.uuid, d.proc.pid);
+    if (!d.proc) return;
+    this.guests.set(d.def.uuid, d.proc.pid);
+    // Recorded in the status file too: if this process is killed, the next open destroys the guest.
+    d.autoDestroyOwner = selfIdentity();
+    this.st.persistStatus(d);
   }
 
   /** Destroys the recorded guests that still run the QEMU this connection started. */

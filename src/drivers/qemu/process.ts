@@ -25,6 +25,40 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** A process named so that a later reuse of its pid is not mistaken for it. */
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time in clock ticks since boot (/proc/PID/stat field 22); unique per pid reuse. */
+  start: number;
+}
+
+function startTicks(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Fields after the command name: state is field 3, starttime field 22.
+    const start = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(start) ? start : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The identity of this process, recorded where another tsvirt process must judge it alive. */
+export function selfIdentity(): ProcessIdentity {
+  return { pid: process.pid, start: startTicks(process.pid) ?? 0 };
+}
+
+/**
+ * True while the recorded process still runs. An identity without a start time (written by an
+ * older tsvirt) falls back to the pid alone.
+ */
+export function identityAlive(id: ProcessIdentity | number): boolean {
+  const pid = typeof id === 'number' ? id : id.pid;
+  if (!processAlive(pid)) return false;
+  if (typeof id === 'number' || !id.start) return true;
+  return startTicks(pid) === id.start;
+}
+
 /** The command line of `pid` split on NULs ([] when it is gone). */
 export function processCmdline(pid: number): string[] {
   try {

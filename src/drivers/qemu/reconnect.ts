@@ -12,7 +12,7 @@ import type { QemuDomain } from './domain-obj';
 import { lockOwner } from './domain-lock';
 import { attachMonitor } from './guest-process';
 import { runFiles, writerScratchFiles } from './paths';
-import { processAlive, processCmdline, terminateProcess } from './process';
+import { identityAlive, processAlive, processCmdline, terminateProcess } from './process';
 import type { QemuDriverState } from './state';
 import { readStatus, removeStatus, type SaveInProgress, type StatusRecord } from './status-file';
 import type { QmpClient } from './qmp';
@@ -60,6 +60,11 @@ function removeWriterFiles(st: QemuDriverState, uuid: string): void {
   for (const p of writerScratchFiles(f.done)) rmSync(p, { force: true });
   const owner = lockOwner(f.lock);
   if (owner !== null && !processAlive(owner)) rmSync(f.lock, { force: true });
+}
+
+/** True when the process that ran this save is gone (killed: it never finished or undid it). */
+function saverGone(save: SaveInProgress): boolean {
+  return !identityAlive({ pid: save.ownerPid, start: save.ownerStart ?? 0 });
 }
 
 function removeRunFiles(st: QemuDriverState, uuid: string): void {
@@ -116,6 +121,7 @@ async function adopt(st: QemuDriverState, rec: StatusRecord): Promise<void> {
   d.state = rec.state;
   d.reason = rec.reason;
   d.save = rec.save;
+  d.autoDestroyOwner = rec.autoDestroyOwner;
   d.proc = { pid: rec.pid, monitorPath: rec.monitor, emulator: rec.emulator, qmp: null, stopping: false };
   let qmp: QmpClient | null = null;
   try {
@@ -127,7 +133,18 @@ async function adopt(st: QemuDriverState, rec: StatusRecord): Promise<void> {
   }
   d.proc.qmp = qmp;
   st.watchMonitor(d, qmp);
-  const orphan = rec.save !== undefined && !processAlive(rec.save.ownerPid);
+  if (rec.autoDestroyOwner && !identityAlive(rec.autoDestroyOwner)) {
+    // The connection that asked for AUTODESTROY died without closing: do what its close would have.
+    log.info({ domain: def.name, owner: rec.autoDestroyOwner.pid }, 'auto-destroying a guest whose owner is gone');
+    if (rec.save && saverGone(rec.save)) await dropPartialImage(st, d.def.uuid, rec.save);
+    d.save = undefined;
+    d.proc.stopping = true;
+    await terminateProcess(rec.pid);
+    removeWriterFiles(st, d.def.uuid);
+    st.markStopped(d, ShutoffReason.DESTROYED, EventDetail.stopped.DESTROYED);
+    return;
+  }
+  const orphan = rec.save !== undefined && saverGone(rec.save);
   if (orphan) {
     await undoOrphanSave(st, d, rec, qmp);
     return;
@@ -157,7 +174,7 @@ export async function reconcileRunDir(st: QemuDriverState): Promise<void> {
     }
     if (!sameGuest(rec)) {
       log.info({ domain: rec.name, pid: rec.pid }, 'dropping stale status file');
-      if (rec.save && !processAlive(rec.save.ownerPid)) await dropPartialImage(st, rec.uuid, rec.save);
+      if (rec.save && saverGone(rec.save)) await dropPartialImage(st, rec.uuid, rec.save);
       removeRunFiles(st, uuid);
       const known = st.domains.find((x) => x.def.uuid === rec.uuid);
       if (known && known.proc?.pid === rec.pid) st.markStopped(known, ShutoffReason.CRASHED, EventDetail.stopped.FAILED);

@@ -33,6 +33,7 @@ import { hasSharedRamFile, ramBackendMatcher } from './command-line';
 import { refuseIfMapped } from './instant-restore';
 import { createSavePipeline, type SavePipeline } from './save-pipeline';
 import type { QemuDriverState } from './state';
+import { selfIdentity } from './process';
 
 const log = moduleLogger('qemu-save');
 
@@ -127,7 +128,7 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
       isRam: ramBackendMatcher(d.def, st.paths.runDir) ?? (() => false),
     });
     headerInfo = { header, dataLen: Buffer.byteLength(xml) + 1 };
-    d.save = { file: target.finalPath, tempFile: target.tempPath, wasRunning, ownerPid: process.pid, extraFiles: pipeline.outputs?.() };
+    d.save = { file: target.finalPath, tempFile: target.tempPath, wasRunning, ownerPid: process.pid, ownerStart: selfIdentity().start, extraFiles: pipeline.outputs?.() };
 
     if (wasRunning) {
       await qmp.execute('stop');

@@ -110,6 +110,7 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
       xml: formatDomainXML(d.def, { id: d.id }),
       emulator: d.proc.emulator,
       save: d.save,
+      autoDestroyOwner: d.autoDestroyOwner,
     });
   }
 
@@ -137,6 +138,7 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     const ev = this.ref(d);
     const proc: QemuProcess | undefined = d.proc;
     d.proc = undefined;
+    d.autoDestroyOwner = undefined;
     if (proc?.qmp && !proc.qmp.closed) void proc.qmp.close();
     const files = runFiles(this.paths, d.def.uuid);
     removeStatus(files.status);

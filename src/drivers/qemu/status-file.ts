@@ -4,6 +4,7 @@
  * after a tsvirt process that died in the middle of one.
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { ProcessIdentity } from './process';
 
 /** A save that was running when the status was written. */
 export interface SaveInProgress {
@@ -20,6 +21,8 @@ export interface SaveInProgress {
   wasRunning: boolean;
   /** The tsvirt process running the save. */
   ownerPid: number;
+  /** Its start time (see ProcessIdentity), so a reused pid does not look like the saver. */
+  ownerStart?: number;
   /** Temporary files besides `tempFile` the save writes (parallel channel files), removed with it. */
   extraFiles?: string[];
 }
@@ -39,6 +42,11 @@ export interface StatusRecord {
   /** The guest's memory backend is shared (memfd/file), for later save pipelines. */
   emulator: string;
   save?: SaveInProgress;
+  /**
+   * The process whose connection started the guest with VIR_DOMAIN_START_AUTODESTROY: when it is
+   * gone without having closed that connection (killed), the next open destroys the guest.
+   */
+  autoDestroyOwner?: ProcessIdentity;
 }
 
 /** Writes a status file atomically (write + rename: a reader never sees half a file). */
