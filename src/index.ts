@@ -3,8 +3,6 @@
  *
  * `Connect.open(uri)` is the entry point; drivers plug in with `registerDriver`.
  */
-import 'reflect-metadata';
-
 export { Connect, LIB_VERSION, canonicalUuid, type ConnectOpenOptions, type DomainLifecycleEventInfo } from './public/connect';
 export { Domain } from './public/domain';
 export { paramSchemas, validateParams, schemaFieldType, type ParamApi, type ParamSchema } from './public/param-schemas';
@@ -17,4 +15,4 @@ export { parseUri, defaultUri, effectiveTransport, type VirUri } from './util/ur
 export * from './drivers/types';
 export type { HypervisorDriver, HypervisorSlot } from './drivers/driver-table';
 export type { ConnectionDriver, OpenOptions, OpenResult } from './drivers/connection-driver';
-export { registerDriver, unregisterDriver, registeredDrivers, driverModule, driverContainer, TYPES } from './drivers/registry';
+export { registerDriver, unregisterDriver, registeredDrivers } from './drivers/registry';

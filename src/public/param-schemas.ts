@@ -8,7 +8,7 @@
  * wrong libvirt type) run first, in libvirt's order, then ajv checks the values.
  */
 import path from 'node:path';
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { default as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import saveSchema from '../../schemas/domain-save-params.json';
 import restoreSchema from '../../schemas/domain-restore-params.json';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
@@ -61,14 +61,22 @@ export const paramSchemas = {
 /** Names of the APIs that take typed parameters. */
 export type ParamApi = keyof typeof paramSchemas;
 
-const ajv = new Ajv({ allErrors: false, strict: true });
-for (const keyword of ['x-virt-type', 'x-virt-error', 'x-virt-errors', 'x-virt-path']) ajv.addKeyword({ keyword });
+let ajv: AjvClass | undefined;
+/** ajv is loaded on the first validation: it costs more start-up time than most commands run. */
+function ajvInstance(): AjvClass {
+  if (ajv) return ajv;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: Ajv } = require('ajv') as typeof import('ajv');
+  ajv = new Ajv({ allErrors: false, strict: true });
+  for (const keyword of ['x-virt-type', 'x-virt-error', 'x-virt-errors', 'x-virt-path']) ajv.addKeyword({ keyword });
+  return ajv;
+}
 
 const compiled = new Map<ParamApi, ValidateFunction>();
 function validatorFor(api: ParamApi): ValidateFunction {
   let v = compiled.get(api);
   if (!v) {
-    v = ajv.compile(paramSchemas[api]);
+    v = ajvInstance().compile(paramSchemas[api]);
     compiled.set(api, v);
   }
   return v;
