@@ -76,7 +76,7 @@ class PieceReader {
     } else {
       const len = (await this.take(4)).readUInt32BE(0);
       try {
-        data = decodeChunkBody(await this.take(len), rec.compression);
+        data = await decodeChunkBody(await this.take(len), rec.compression);
       } catch (err) {
         if (err instanceof VirError) throw err;
         throw failed(`save image file '${this.path}' is corrupt: bad compressed data`);

@@ -136,7 +136,7 @@ export async function writeTestImage(req: WriteImageRequest): Promise<void> {
       let pos = streamOff + RECORD_SIZE;
       for (let i = 0; i < count; i++) {
         const raw = payloadChunk(uuid, i, size, seed);
-        const enc = encodeChunk(raw, compression);
+        const enc = await encodeChunk(raw, compression);
         await writeAll(main, enc, pos);
         pos += enc.length;
         add(mainPiece, enc);
@@ -155,7 +155,7 @@ export async function writeTestImage(req: WriteImageRequest): Promise<void> {
         add(p, hdr);
         for (let i = k - 1; i < count; i += channels) {
           const raw = payloadChunk(uuid, i, size, seed);
-          const enc = encodeChunk(raw, compression);
+          const enc = await encodeChunk(raw, compression);
           await writeAll(fh, enc, p.length);
           add(p, enc);
           job.addProcessed(raw.length, k);

@@ -6,11 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import * as zlib from 'node:zlib';
 import { uuidBytes } from '../../conf/uuid';
 import type { SaveCompression } from '../../conf/save-image/manifest';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { zstdAvailable, zstdCompress, zstdDecompress } from '../../util/zstd';
 
 /** Chunk size of the payload and of every write. */
 export const CHUNK_SIZE = 64 * 1024;
@@ -115,30 +115,28 @@ export function decodeChannelHeader(b: Buffer): { channel: number; channels: num
   return { channel: b.readUInt8(24) + 1, channels: b.readUInt32BE(28), uuidHex: b.toString('hex', 8, 24) };
 }
 
-type ZstdZlib = { zstdCompressSync?: (b: Buffer) => Buffer; zstdDecompressSync?: (b: Buffer) => Buffer };
-
-/** Refuses compressions this process cannot do (zstd needs a Node.js with zlib zstd). */
+/** Refuses compressions this process cannot do (zstd needs node:zlib zstd or the zstd program). */
 export function checkCompressionAvailable(c: SaveCompression): void {
-  if (c === 'zstd' && typeof (zlib as unknown as ZstdZlib).zstdCompressSync !== 'function') {
+  if (c === 'zstd' && !zstdAvailable()) {
     throw VirError.report(
       ErrorCode.CONFIG_UNSUPPORTED,
       ErrorDomain.TEST,
-      'zstd compression is not available in this Node.js runtime',
+      'zstd compression is not available: this Node.js has no zstd in node:zlib and no zstd program is in PATH',
     );
   }
 }
 
 /** Frames one chunk for storage: raw, or u32 BE length + compressed bytes. */
-export function encodeChunk(chunk: Buffer, c: SaveCompression): Buffer {
+export async function encodeChunk(chunk: Buffer, c: SaveCompression): Promise<Buffer> {
   if (c === 'none') return chunk;
-  const z = c === 'zlib' ? deflateRawSync(chunk) : (zlib as unknown as ZstdZlib).zstdCompressSync!(chunk);
+  const z = c === 'zlib' ? deflateRawSync(chunk) : await zstdCompress(chunk);
   const len = Buffer.alloc(4);
   len.writeUInt32BE(z.length, 0);
   return Buffer.concat([len, z]);
 }
 
 /** Inverse of encodeChunk for compressed frames. */
-export function decodeChunkBody(body: Buffer, c: SaveCompression): Buffer {
+export async function decodeChunkBody(body: Buffer, c: SaveCompression): Promise<Buffer> {
   if (c === 'none') return body;
-  return c === 'zlib' ? inflateRawSync(body) : (zlib as unknown as ZstdZlib).zstdDecompressSync!(body);
+  return c === 'zlib' ? inflateRawSync(body) : zstdDecompress(body);
 }
