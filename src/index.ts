@@ -16,3 +16,21 @@ export * from './drivers/types';
 export type { HypervisorDriver, HypervisorSlot } from './drivers/driver-table';
 export type { ConnectionDriver, OpenOptions, OpenResult } from './drivers/connection-driver';
 export { registerDriver, unregisterDriver, registeredDrivers } from './drivers/registry';
+export {
+  verifySaveImage,
+  readSaveImageHeader,
+  decodeSaveHeader,
+  decodeManifest,
+  imageChannelFiles,
+  SaveImageFormat,
+  SAVE_IMAGE_FORMAT_NAMES,
+  SAVE_MAGIC,
+  type SaveImageReport,
+  type VerifiedPiece,
+  type SaveImageInfo,
+  type SaveImageHeader,
+  type SaveManifest,
+  type ManifestFile,
+  type SaveImageMode,
+  type SaveCompression,
+} from './conf/save-image';

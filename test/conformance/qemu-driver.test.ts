@@ -4,7 +4,7 @@
  * option `save_max_bandwidth=262144` (256 KiB/s of migration bandwidth) on a 256 MiB guest.
  */
 import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
-import { conformanceSuite } from './suite';
+import { conformanceSuite } from '../../src/testing';
 
 const env = setupQemuEnv('conf-qemu');
 afterAll(() => teardownQemuEnv(env));

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestDaemon, type TestDaemon } from '../remote/daemon-helpers';
-import { conformanceSuite } from './suite';
+import { conformanceSuite } from '../../src/testing';
 
 let d: TestDaemon;
 let workDir: string;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { conformanceSuite } from './suite';
+import { conformanceSuite } from '../../src/testing';
 
 const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvirt-conf-test-'));
 afterAll(() => fs.rmSync(workDir, { recursive: true, force: true }));

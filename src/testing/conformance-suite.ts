@@ -17,9 +17,9 @@ import {
   ShutoffReason,
   TypedParamType,
   type Domain,
-} from '../../src';
-import type { ConformanceTarget } from './target';
-import { virErrorOf, waitFor } from './helpers';
+} from '../index';
+import type { ConformanceTarget } from './conformance-target';
+import { virErrorOf, waitFor } from './wait';
 
 const SAVE_MAGIC = 'LibvirtQemudSave';
 
