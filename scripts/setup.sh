@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 purpose="${1:-test}"
 
 # Debian packages per purpose: QEMU for the real-guest driver and tests.
-apt_pkgs=(qemu-system-x86 zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon)
+# python3-fusepy: the EIO-injecting FUSE filesystem of the fault tests (test/helpers/eio-fs.py).
+apt_pkgs=(qemu-system-x86 zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy)
 
 if ! command -v node >/dev/null 2>&1; then
   echo "setup: Node.js 20 or newer is required (apt-get install nodejs npm, or from nodejs.org)" >&2

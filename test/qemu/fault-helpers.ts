@@ -3,7 +3,7 @@
  * state it had, its memory unchanged, the earlier image byte for byte, no temporary image file,
  * no writer or checksum child, no loop device, no lock or socket left in the run dir.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -98,6 +98,40 @@ export function smallDisk(parent: string, label: string, mib: number): { dir: st
     unmount(): void {
       execFileSync('umount', ['-l', dir]);
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A directory whose I/O can be made to fail with EIO (test/helpers/eio-fs.py over FUSE). */
+export interface EioDisk {
+  dir: string;
+  /** "write N" / "read N": I/O reaching byte N of any file fails; "fsync N": the fsync of a file of N bytes or more fails; "off". */
+  fault(mode: string): void;
+  unmount(): Promise<void>;
+}
+
+/** Mounts an EIO-injecting pass-through filesystem at a new dir under `parent`. */
+export async function eioDisk(parent: string, label: string): Promise<EioDisk> {
+  const dir = fs.mkdtempSync(path.join(parent, `${label}-`));
+  const backing = fs.mkdtempSync(path.join(parent, `${label}-backing-`));
+  const child = spawn('/usr/bin/python3', [path.join(__dirname, '..', 'helpers', 'eio-fs.py'), backing, dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  const mounted = (): boolean => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+  for (let i = 0; !mounted(); i++) {
+    if (i > 200 || child.exitCode !== null) throw new Error('eio-fs did not mount');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    dir,
+    fault(mode: string): void {
+      fs.writeFileSync(path.join(dir, '.fault'), mode);
+    },
+    async unmount(): Promise<void> {
+      execFileSync('umount', ['-l', dir]);
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(backing, { recursive: true, force: true });
     },
   };
 }

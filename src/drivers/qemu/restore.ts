@@ -112,6 +112,9 @@ async function restoreLocked(st: QemuDriverState, req: RestoreRequest, info: Sav
     pipeline.attach?.(job);
     const qmp = await spawnGuest(st, dom, { incoming: true, extraFds: pipeline.extraFds as never, ramFromFile: pipeline.ramFromFile }, PausedReason.MIGRATION);
     pipeline.spawned();
+    // Until the load completes, QEMU exiting is this restore failing (shut off "failed", reported
+    // below), not a guest crashing.
+    dom.proc!.stopping = true;
     // Probed on first use, so a process that reconnected to a running guest knows them too.
     const caps = (await capabilitiesFor(dom.proc!.emulator, qmp)).migrationCapabilities;
     const missing = pipeline.capabilities.filter((c) => !caps.includes(c));
@@ -136,10 +139,11 @@ async function restoreLocked(st: QemuDriverState, req: RestoreRequest, info: Sav
     }
     if (status !== 'completed') {
       const last = (await qmp.execute('query-migrate').catch(() => null)) as MigrateInfo | null;
-      throw migrationFailed('migration in', last);
+      throw (await pipeline.failure?.()) ?? migrationFailed('migration in', last);
     }
     await pipeline.finish();
     if (!pipeline.attach) job.addProcessed(info.fileSize - info.streamOffset);
+    dom.proc!.stopping = false;
     const run = req.runningOverride ? req.runningOverride === 'running' : info.header.wasRunning;
     st.emit(dom, DomainEventType.STARTED, EventDetail.started.RESTORED);
     if (run) {

@@ -94,8 +94,27 @@ export interface RestorePipeline {
   afterIncoming?(): Promise<void>;
   /** After "completed": checks the reader ended well. */
   finish(): Promise<void>;
+  /**
+   * After QEMU's load failed: the pipeline's own error if it has one (a read error, a damaged
+   * stream), which names the image where QEMU only says the migration failed.
+   */
+  failure?(): Promise<VirError | null>;
   /** Kills helpers and closes fds. */
   cleanup(): void;
+}
+
+/** How long a failed load waits for the pipeline's helpers to report their own error. */
+const FAILURE_REPORT_MS = 3000;
+
+/** The error `p` rejects with within `ms`, or null when it resolves or is still pending. */
+async function rejectionWithin(p: Promise<unknown>, ms: number): Promise<VirError | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
+  try {
+    return await Promise.race([p.then(() => null, (err: unknown) => VirError.from(err, ErrorDomain.QEMU)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Default highest bandwidth value libvirt passes ("unlimited"). */
@@ -332,6 +351,11 @@ class FdRestore implements RestorePipeline {
     await this.checksum?.check();
   }
 
+  async failure(): Promise<VirError | null> {
+    // The checksum reader reads the same file as QEMU: a read error reaches it too, with the path.
+    return this.checksum ? rejectionWithin(this.checksum.check(), FAILURE_REPORT_MS) : null;
+  }
+
   cleanup(): void {
     this.closeFd();
     this.checksum?.kill();
@@ -377,6 +401,12 @@ class ReaderRestore implements RestorePipeline {
       throw failed(`failed to read save image '${this.file}': ${stderr.trim() || `reader exited with status ${code}`}`);
     }
     await this.checksum?.check();
+  }
+
+  async failure(): Promise<VirError | null> {
+    const e = await rejectionWithin(this.finish(), FAILURE_REPORT_MS);
+    // A reader cut off by QEMU's own failure only reports the broken pipe: QEMU's error says more.
+    return e && !/broken pipe/i.test(e.message) ? e : null;
   }
 
   cleanup(): void {

@@ -112,7 +112,9 @@ async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSend
       if (opts.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'restore canceled');
       await settle(k);
       const want = Math.min(CHUNK, src.length - pos);
-      const { bytesRead } = await fd.read(bufs[k], 0, want, src.offset + pos);
+      const { bytesRead } = await fd.read(bufs[k], 0, want, src.offset + pos).catch((err: unknown) => {
+        throw VirError.system(ErrorDomain.QEMU, `cannot read save image file '${src.path}'`, err);
+      });
       if (bytesRead === 0) {
         throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image file '${src.path}' is truncated`);
       }

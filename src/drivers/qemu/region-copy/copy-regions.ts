@@ -55,7 +55,21 @@ export function splitRegions(size: number, n: number): Array<{ start: number; le
   return out;
 }
 
+/** An I/O error of the copy, naming the image (the side whose disk can fail). */
+function ioError(o: CopyRegionsOptions, err: unknown): VirError {
+  if (err instanceof VirError) return err;
+  return VirError.system(ErrorDomain.QEMU, `cannot copy guest RAM ${o.expect ? 'from' : 'into'} save image${o.imageName ? ` '${o.imageName}'` : ''}`, err);
+}
+
 async function copyOne(o: CopyRegionsOptions, worker: number, start: number, length: number): Promise<RegionDigest> {
+  try {
+    return await copyChunks(o, worker, start, length);
+  } catch (err) {
+    throw ioError(o, err);
+  }
+}
+
+async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, length: number): Promise<RegionDigest> {
   const hash = createHash('sha256');
   const buf = Buffer.allocUnsafe(REGION_CHUNK);
   for (let pos = 0; pos < length; ) {

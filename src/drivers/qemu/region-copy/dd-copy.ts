@@ -26,6 +26,9 @@ export interface DdCopyOptions {
   signal?: AbortSignal;
 }
 
+/** The block the O_DIRECT probe writes: the largest logical block size disks use. */
+const PROBE_BLOCK = 4096;
+
 function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; done: Promise<void> } {
   const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -44,6 +47,23 @@ function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; don
     });
   });
   return { child, done };
+}
+
+/**
+ * True when the image's filesystem takes O_DIRECT writes. Some (FUSE without direct_io, older
+ * tmpfs) accept the open but fail the write with EINVAL; the copy then goes through the page
+ * cache instead of failing the save. Probed by writing one zero block with dd where the RAM copy
+ * starts (dd aligns its buffer as O_DIRECT needs; the block is RAM-copy space, rewritten next).
+ */
+async function acceptsDirectIo(path: string, offset: number): Promise<boolean> {
+  const probe = runDd([`if=/dev/zero`, `of=${path}`, `bs=${PROBE_BLOCK}`, 'count=1', `seek=${offset / PROBE_BLOCK}`, 'oflag=direct', 'conv=notrunc', 'status=none']);
+  try {
+    await probe.done;
+    return true;
+  } catch (err) {
+    if (/Invalid argument/.test((err as Error).message)) return false;
+    throw err;
+  }
 }
 
 async function hashRegion(srcPath: string, start: number, length: number, worker: number, o: DdCopyOptions): Promise<RegionDigest> {
@@ -73,6 +93,7 @@ export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
   if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
   const regions = splitRegions(o.size, o.workers);
   const blk = REGION_CHUNK;
+  const direct = await acceptsDirectIo(o.dstPath, o.dstOffset);
   const copies = regions.map((r) =>
     runDd(
       [
@@ -84,7 +105,7 @@ export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
         // In bytes: the last region may end mid-block (GNU dd then drops O_DIRECT for that write).
         `count=${r.length}`,
         'iflag=count_bytes',
-        'oflag=direct',
+        ...(direct ? ['oflag=direct'] : []),
         'conv=sparse,notrunc',
         'status=none',
       ],

@@ -1,0 +1,104 @@
+/**
+ * EIO, the error of a failing disk, injected by a FUSE pass-through filesystem
+ * (test/helpers/eio-fs.py): for every save layout, a write error mid-image and a failing fsync
+ * fail the save and leave the guest, its memory and the earlier image as they were; a read error
+ * mid-image fails the restore before a guest runs, and the same image restores once the disk
+ * reads again.
+ */
+import path from 'node:path';
+import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
+import { qemuPidOf } from '../../src/drivers/qemu';
+import { virErrorOf } from '../conformance/helpers';
+import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
+import { fillRandom } from '../helpers/qemu-guest';
+import { FILL_AT, FILL_LEN, MEMFD, RAM, RAM_MIB, eioDisk, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+
+const env = setupQemuEnv('save-eio');
+let conn: Connect;
+let disk: EioDisk;
+let seq = 0;
+
+beforeAll(async () => {
+  conn = await Connect.open('qemu:///session');
+  disk = await eioDisk(env.workDir, 'eio');
+}, 30000);
+afterAll(async () => {
+  await conn.close().catch(() => undefined);
+  await disk.unmount();
+  teardownQemuEnv(env);
+});
+afterEach(() => disk.fault('off'));
+
+type Params = Record<string, string | number>;
+const MODES: Array<[string, Params]> = [
+  ['single', {}],
+  ['zstd', { image_format: 'zstd' }],
+  ['files', { 'parallel.channels': 2 }],
+  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
+];
+
+async function guest(): Promise<Domain> {
+  const dom = await conn.defineXML(smallGuestXML(`eio-${process.pid}-${++seq}`, RAM_MIB, '', MEMFD));
+  await dom.create();
+  await dom.suspend();
+  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
+  await dom.resume();
+  return dom;
+}
+
+async function remove(dom: Domain): Promise<void> {
+  if (await dom.isActive()) await dom.destroy();
+  await dom.undefine();
+}
+
+describe.each(MODES)('%s image on a disk that fails with EIO', (mode, params) => {
+  it.each([['a write 4 MiB into the image', 'write 4194304'], ['the fsync of the written image', 'fsync 4194304']])('save: %s fails the save naming EIO; earlier image, guest and memory unharmed', async (_what, fault) => {
+    const dom = await guest();
+    const file = path.join(disk.dir, `save-${mode}-${seq}.img`);
+    try {
+      await dom.saveParams({ file, ...params });
+      await conn.restoreParams({ file });
+      const before = imageSnapshot(file);
+      const hash = ramHash(dom);
+      disk.fault(fault);
+      const e = await virErrorOf(dom.saveParams({ file, ...params }));
+      disk.fault('off');
+      expect([ErrorCode.OPERATION_FAILED, ErrorCode.SYSTEM_ERROR]).toContain(e.code);
+      expect(e.message).toMatch(/Input\/output error/);
+      expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.SAVE_CANCELED });
+      expect(ramHash(dom)).toBe(hash);
+      expect(imageSnapshot(file)).toEqual(before);
+      expect(processesMentioning(file)).toEqual([]);
+      expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
+    } finally {
+      await remove(dom);
+    }
+  }, 120000);
+
+  it('restore: a read error 4 MiB into the image fails before a guest runs; the image restores once the disk reads again', async () => {
+    const dom = await guest();
+    const file = path.join(disk.dir, `restore-${mode}.img`);
+    try {
+      const hash = ramHash(dom);
+      await dom.saveParams({ file, ...params });
+      const saved = imageSnapshot(file);
+      disk.fault('read 4194304');
+      const e = await virErrorOf(conn.restoreParams({ file }));
+      disk.fault('off');
+      expect([ErrorCode.OPERATION_FAILED, ErrorCode.SYSTEM_ERROR, ErrorCode.INTERNAL_ERROR]).toContain(e.code);
+      expect(e.message).toContain(file);
+      // As libvirt after a restore that failed once QEMU ran.
+      expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.FAILED });
+      expect((await dom.getJobInfo()).type).toBe(0);
+      expect(qemuPidsUnder(env.root)).toEqual([]);
+      expect(processesMentioning(file)).toEqual([]);
+      expect(openFdsOn(file)).toEqual([]);
+      expect(imageSnapshot(file)).toEqual(saved);
+      await conn.restoreParams({ file });
+      expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
+      expect(ramHash(dom)).toBe(hash);
+    } finally {
+      await remove(dom);
+    }
+  }, 120000);
+});
