@@ -5,6 +5,7 @@
  */
 export { Connect, LIB_VERSION, canonicalUuid, type ConnectOpenOptions, type DomainLifecycleEventInfo } from './public/connect';
 export { Domain } from './public/domain';
+export type { DomainSaveParams, DomainRestoreParams, ParamsInput } from './public/param-types';
 export { paramSchemas, validateParams, schemaFieldType, type ParamApi, type ParamSchema } from './public/param-schemas';
 export * from './public/flags';
 export { SaveRestoreFlags, DEFAULT_PARALLEL_CHANNELS } from './public/save-flags';

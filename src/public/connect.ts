@@ -16,6 +16,7 @@ import { dispatch, requireString, type ConnectionCore, type EntrySpec } from './
 import { ConnectFlags } from './flags';
 import { validateParams } from './param-schemas';
 import { absolutePath } from './paths';
+import type { DomainRestoreParams, ParamsInput } from './param-types';
 
 const log = moduleLogger('public');
 
@@ -203,12 +204,13 @@ export class Connect {
   }
 
   /** virDomainRestoreParams: typed parameters (`file`, `dxml`, `parallel.channels`). */
-  async restoreParams(params: TypedParamsInput, flags = 0): Promise<void> {
+  async restoreParams(params: ParamsInput<DomainRestoreParams>, flags = 0): Promise<void> {
     const spec = this.spec('virDomainRestoreParams', {
       mutating: true,
       flags,
       exclusive: [RUNNING_PAUSED_EXCLUSIVE],
-      prepare: () => validateParams('domain-restore-params', params),
+      // The typed object is one shape of the open input that the schema checks at run time.
+      prepare: () => validateParams('domain-restore-params', params as TypedParamsInput),
     });
     await dispatch(this.#core, spec, 'domainRestoreParams', (f, list) => f(list, flags));
   }

@@ -3,6 +3,7 @@
  */
 import type { DomainInfo, DomainRef, DomainStateInfo, JobInfo, JobStats } from '../drivers/types';
 import type { TypedParamsInput } from '../util/typed-params';
+import type { DomainSaveParams, ParamsInput } from './param-types';
 import { dispatch, requireString, type ConnectionCore, type EntrySpec, type ExclusiveFlags } from './entry';
 import { SaveRestoreFlags } from './save-flags';
 import { validateParams } from './param-schemas';
@@ -138,23 +139,24 @@ export class Domain {
    * `image_format`, `parallel.channels`, `parallel.compression`, `parallel.mode`) and flags
    * including PARALLEL. Parameters may be libvirt's list or a plain object.
    */
-  async saveParametersFlags(params: TypedParamsInput, flags = 0): Promise<void> {
+  async saveParametersFlags(params: ParamsInput<DomainSaveParams>, flags = 0): Promise<void> {
     return this.saveParamsAs('virDomainSaveParametersFlags', params, flags);
   }
 
   /** libvirt's shipped name for saveParametersFlags (virDomainSaveParams). */
-  async saveParams(params: TypedParamsInput, flags = 0): Promise<void> {
+  async saveParams(params: ParamsInput<DomainSaveParams>, flags = 0): Promise<void> {
     return this.saveParamsAs('virDomainSaveParams', params, flags);
   }
 
-  private async saveParamsAs(fn: string, params: TypedParamsInput, flags: number): Promise<void> {
+  private async saveParamsAs(fn: string, params: ParamsInput<DomainSaveParams>, flags: number): Promise<void> {
     await dispatch(
       this.core,
       this.spec(fn, {
         mutating: true,
         flags,
         exclusive: [RUNNING_PAUSED_EXCLUSIVE],
-        prepare: () => validateParams('domain-save-params', params),
+        // The typed object is one shape of the open input that the schema checks at run time.
+        prepare: () => validateParams('domain-save-params', params as TypedParamsInput),
         logFields: { domain: this.#ref.name, params: Array.isArray(params) ? params.length : Object.keys(params ?? {}) },
       }),
       'domainSaveParams',

@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { isPartialImageName } from '../../src/util/image-path';
-import { Connect, DomainState, ErrorCode, RunningReason, SaveRestoreFlags, VirError, type Domain } from '../../src';
+import { Connect, DomainState, ErrorCode, RunningReason, SaveRestoreFlags, VirError, type Domain, type DomainSaveParams } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
 import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
@@ -69,7 +69,7 @@ describe('multi-file parallel save (multifd)', () => {
   ])('keeps guest RAM with %i channel(s), compression %s', async (channels, compression) => {
     const { dom, hash } = await randomGuest();
     const file = path.join(env.workDir, `mf-${channels}-${compression}.img`);
-    await dom.saveParametersFlags({ file, 'parallel.channels': channels, 'parallel.compression': compression }, 0);
+    await dom.saveParametersFlags({ file, 'parallel.channels': channels, 'parallel.compression': compression as DomainSaveParams['parallel.compression'] }, 0);
     expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: 5 });
     const info = await readSaveImageHeader(file);
     expect(info.header.magic).toBe('LibvirtQemudSave');
@@ -245,7 +245,7 @@ describe('a running guest keeps running after a parallel restore', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const file = path.join(env.workDir, `counter-${mode}.img`);
-    await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': mode });
+    await dom.saveParams({ file, 'parallel.channels': 2, 'parallel.mode': mode as DomainSaveParams['parallel.mode'] });
     await conn.restoreParams({ file }, SaveRestoreFlags.PAUSED);
     const atRestore = counter();
     expect(atRestore).toBeGreaterThan(1000);

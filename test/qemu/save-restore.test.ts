@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connect, DomainState, RunningReason, PausedReason, SaveRestoreFlags, type Domain } from '../../src';
+import { Connect, DomainState, RunningReason, PausedReason, SaveRestoreFlags, type Domain, type DomainSaveParams } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader, SaveImageFormat } from '../../src/conf/save-image';
 import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
@@ -48,7 +48,7 @@ describe('qemu save/restore keeps guest memory', () => {
     const { dom, hash } = await randomGuest();
     const oldPid = qemuPidOf(dom.uuid);
     const file = path.join(env.workDir, `${dom.name}.img`);
-    await dom.saveParams({ file, image_format: name }, flags);
+    await dom.saveParams({ file, image_format: name as DomainSaveParams['image_format'] }, flags);
     expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: 5 /* SAVED */ });
     const info = await readSaveImageHeader(file);
     expect(info.header.format).toBe(format);
