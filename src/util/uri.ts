@@ -191,8 +191,15 @@ export function effectiveTransport(uri: VirUri): UriTransport {
   return uri.transport ?? (uri.host !== undefined ? 'tls' : 'unix');
 }
 
-/** The URI to open when the caller names none: `TSVIRT_DEFAULT_URI`, else undefined (probe all drivers). */
+/**
+ * The URI to open when the caller names none: `TSVIRT_DEFAULT_URI`, then libvirt's own
+ * `LIBVIRT_DEFAULT_URI` (so scripts written for libvirt keep working), else undefined (probe
+ * all drivers). Empty values count as unset, as in libvirt.
+ */
 export function defaultUri(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const v = env.TSVIRT_DEFAULT_URI;
-  return v && v.length > 0 ? v : undefined;
+  for (const name of ['TSVIRT_DEFAULT_URI', 'LIBVIRT_DEFAULT_URI']) {
+    const v = env[name];
+    if (v && v.length > 0) return v;
+  }
+  return undefined;
 }
