@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readSaveImageHeader, SAVE_HEADER_SIZE } from '../../src/conf/save-image';
 import { DEFAULT_DOMAIN_XML } from '../../src/drivers/test/default-fixture';
@@ -209,5 +210,35 @@ describe('save and restore through channels', () => {
     expect(await c.domainHasManagedSaveImage(dom, 0)).toBe(false);
     await c.domainCreate(dom, 0);
     expect(await c.domainGetState(dom, 0)).toEqual({ state: DomainState.RUNNING, reason: RunningReason.BOOTED });
+  });
+});
+
+describe('image paths the test driver refuses or follows, as the QEMU driver does', () => {
+  it('a FIFO or a directory at the path: INVALID_ARG, the domain keeps running, the FIFO stays', async () => {
+    const fifo = join(dir, 'a-fifo');
+    execFileSync('mkfifo', [fifo]);
+    const before = await c.domainGetState(dom, 0);
+    expect(before.state).toBe(DomainState.RUNNING);
+    for (const p of [fifo, dir]) {
+      const e = await rejection(c.domainSaveParams(dom, [s('file', p)], 0));
+      expect(e.code).toBe(ErrorCode.INVALID_ARG);
+      expect(e.message).toContain('not a regular file');
+    }
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect(await c.domainGetState(dom, 0)).toEqual(before);
+  });
+
+  it('a missing directory: SYSTEM_ERROR, nothing created; a symlink: its target is replaced, the link kept', async () => {
+    const e = await rejection(c.domainSaveParams(dom, [s('file', join(dir, 'no-dir', 'x.img'))], 0));
+    expect(e.code).toBe(ErrorCode.SYSTEM_ERROR);
+    expect(e.message).toContain('No such file or directory');
+    const targetFile = join(dir, 'link-target.img');
+    await writeFile(targetFile, 'earlier');
+    const link = join(dir, 'link.img');
+    await symlink(targetFile, link);
+    await c.domainSaveParams(dom, [s('file', link)], 0);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await readSaveImageHeader(targetFile)).xml).toContain('<name>test</name>');
+    expect((await ls(dir)).filter((f) => f.includes('tsvirt-partial'))).toEqual([]);
   });
 });

@@ -9,7 +9,6 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
 import {
   finalizeSaveImage,
@@ -24,6 +23,7 @@ import {
 } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import type { ImageTarget } from '../../util/image-path';
 import type { ActiveJob } from '../common/domain-job';
 import {
   CHUNK_SIZE,
@@ -38,7 +38,10 @@ import {
 
 /** What to save. */
 export interface WriteImageRequest {
+  /** The path the caller named (for messages). */
   path: string;
+  /** Where the image is written and renamed to (see prepareImageTarget). */
+  target: ImageTarget;
   xml: string;
   wasRunning: boolean;
   uuid: string;
@@ -54,7 +57,6 @@ export interface WriteImageRequest {
 /** Alignment of the RAM area in region mode (a page). */
 export const REGION_ALIGN = 4096;
 
-let tmpCounter = 0;
 
 /** Path of channel k's file for an image at `path` (the RFC's FILE.k). */
 export function channelPath(path: string, k: number): string {
@@ -102,13 +104,14 @@ function add(p: Piece, data: Buffer): void {
 /** Writes a complete image at `req.path`; on any failure nothing new is left on disk. */
 export async function writeTestImage(req: WriteImageRequest): Promise<void> {
   const { job, uuid, payloadSize: size, channels, compression } = req;
-  const tmp = join(dirname(req.path), `.${basename(req.path)}.tsvirt-tmp-${process.pid}-${++tmpCounter}`);
+  const tmp = req.target.tempPath;
+  const finalPath = req.target.finalPath;
   const handles: FileHandle[] = [];
   const created: string[] = [];
   const openNew = async (p: string): Promise<FileHandle> => {
     let fh: FileHandle;
     try {
-      fh = await open(p, 'w');
+      fh = await open(p, 'wx', 0o600);
     } catch (err) {
       throw VirError.system(ErrorDomain.TEST, `Failed to create file '${req.path}'`, err);
     }
@@ -201,13 +204,13 @@ export async function writeTestImage(req: WriteImageRequest): Promise<void> {
     await finalizeSaveImage(main, header);
     await Promise.all(handles.splice(0).map((h) => h.close()));
 
-    const stale = await imageChannelFiles(req.path, ErrorDomain.TEST);
+    const stale = await imageChannelFiles(finalPath, ErrorDomain.TEST);
     for (let k = 1; req.mode === 'files' && k <= channels; k++) {
-      await rename(channelPath(tmp, k), channelPath(req.path, k));
+      await rename(channelPath(tmp, k), channelPath(finalPath, k));
     }
-    await rename(tmp, req.path);
+    await rename(tmp, finalPath);
     created.length = 0;
-    const kept = new Set(files.filter((f) => f.name !== '').map((f) => `${req.path}${f.name}`));
+    const kept = new Set(files.filter((f) => f.name !== '').map((f) => `${finalPath}${f.name}`));
     await Promise.all(stale.filter((p) => !kept.has(p)).map((p) => unlink(p).catch(() => undefined)));
   } catch (err) {
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));

@@ -20,6 +20,7 @@ import {
   ShutoffReason,
   type DomainRef,
 } from '../types';
+import { prepareImageTarget } from '../../util/image-path';
 import { writeTestImage } from './image';
 import { requireActive } from './lifecycle';
 import { checkCompressionAvailable, payloadSize } from './payload';
@@ -83,6 +84,10 @@ export async function saveDomain(ctx: TestContext, ref: DomainRef, opts: SaveOpt
     checkSameDomain(d.def, replacement);
     def = replacement;
   }
+  // Before the guest is touched, with the QEMU driver's checks and temporary naming: a FIFO,
+  // device or directory at the path is refused, a symlink's target is replaced (the link
+  // stays), a missing directory fails.
+  const target = await prepareImageTarget(path, ErrorDomain.TEST);
   const job = state.jobs.begin(state.ref(d), JobOperation.SAVE, { name: 'domain save', channels: opts.channels });
   const before = { state: d.state, reason: d.reason };
   const wasRunning = opts.runningOverride ? opts.runningOverride === 'running' : d.state === DomainState.RUNNING;
@@ -95,6 +100,7 @@ export async function saveDomain(ctx: TestContext, ref: DomainRef, opts: SaveOpt
   try {
     await writeTestImage({
       path,
+      target,
       xml: formatDomainXML(def, { inactive: true }),
       wasRunning,
       uuid: d.def.uuid,
