@@ -19,6 +19,7 @@ import {
   type Domain,
 } from '../index';
 import type { ConformanceTarget } from './conformance-target';
+import { saveSafetyChecks } from './save-safety-checks';
 import { virErrorOf, waitFor } from './wait';
 
 const SAVE_MAGIC = 'LibvirtQemudSave';
@@ -312,6 +313,17 @@ export function conformanceSuite(getTarget: () => ConformanceTarget): void {
         await slow.close();
       }
     }, 180000);
+  });
+
+  saveSafetyChecks({
+    target: () => t,
+    connection: () => conn,
+    fresh: () => fresh(),
+    async slowDomain(c: Connect): Promise<Domain> {
+      const dom = await c.defineXML(t.slowDomainXML(`conf-${process.pid}-${++seq}`));
+      await dom.create();
+      return dom;
+    },
   });
 
   describe('managed save', () => {
