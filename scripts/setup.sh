@@ -8,7 +8,7 @@ purpose="${1:-test}"
 
 # Debian packages per purpose: QEMU for the real-guest driver and tests.
 # python3-fusepy: the EIO-injecting FUSE filesystem of the fault tests (test/helpers/eio-fs.py).
-apt_pkgs=(qemu-system-x86 zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy)
+apt_pkgs=(qemu-system-x86 zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy libsasl2-modules openssl)
 
 if ! command -v node >/dev/null 2>&1; then
   echo "setup: Node.js 20 or newer is required (apt-get install nodejs npm, or from nodejs.org)" >&2
