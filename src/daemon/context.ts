@@ -6,6 +6,7 @@
 import type { Connect } from '../public/connect';
 import type { Domain } from '../public/domain';
 import type { DomainRef } from '../drivers/types';
+import type { SessionAuth } from './auth/session-auth';
 
 /** The per-call view of a client session. */
 export interface CallContext {
@@ -19,6 +20,8 @@ export interface CallContext {
   close(): Promise<void>;
   /** True for transports libvirt calls secure (UNIX, TLS, stdio); false for plain TCP. */
   isSecure(): boolean;
+  /** The client's authentication state (AUTH_* procedures). */
+  auth(): SessionAuth;
   /** Starts daemon-side keepalive (the client said it speaks it). */
   startKeepalive(): void;
   /** Registers a lifecycle event callback; returns the id sent back in each event message. */

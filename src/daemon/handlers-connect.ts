@@ -2,7 +2,7 @@
 import { ListAllDomainsFlags } from '../public/flags';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { VirError } from '../util/vir-error';
-import { DrvFeature, REMOTE_DOMAIN_LIST_MAX, RemoteAuthType } from '../remote/protocol/constants';
+import { DrvFeature, REMOTE_DOMAIN_LIST_MAX } from '../remote/protocol/constants';
 import type { HandlerTable } from './handler-types';
 
 /** VIR_DRV_FEATURE_REMOTE: the peer is a daemon. */
@@ -23,7 +23,6 @@ function checkMax(value: number, what: string): void {
 
 /** Handlers of CONNECT_* and NODE_* procedures. */
 export const CONNECT_HANDLERS: HandlerTable = {
-  AUTH_LIST: async () => ({ types: [RemoteAuthType.NONE] }),
   CONNECT_SUPPORTS_FEATURE: async (ctx, { feature }) => {
     // libvirtd starts pinging a client only once it has asked about keepalive.
     if (feature === DrvFeature.PROGRAM_KEEPALIVE) ctx.startKeepalive();

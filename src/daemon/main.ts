@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { Duplex } from 'node:stream';
 import '../drivers/builtin';
 import { moduleLogger } from '../util/logger';
+import { saslUserCommand } from './auth/sasl-user-command';
 import { loadSettings, type DaemonSettings } from './config';
 import { Daemon } from './server';
 
@@ -73,6 +74,15 @@ export async function runDaemon(settings: DaemonSettings): Promise<{ daemon: Dae
 
 /** The command-line program. */
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'sasl-user') {
+    try {
+      process.stdout.write(await saslUserCommand(argv.slice(1), process.stdin));
+      process.exit(0);
+    } catch (err) {
+      process.stderr.write(`tsvirtd: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+  }
   let settings: DaemonSettings;
   try {
     settings = loadSettings(argv);

@@ -15,6 +15,8 @@ import { moduleLogger } from '../util/logger';
 import { VirError } from '../util/vir-error';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../remote/rpc/keepalive';
 import { RO_SOCKET_NAME, RW_SOCKET_NAME, type PkiFiles } from '../remote/paths';
+import { SessionAuth, type AuthScheme, type SaslSettings } from './auth/session-auth';
+import { checkAllowedDn } from './auth/tls-dn';
 import { ClientSession } from './session';
 
 const log = moduleLogger('tsvirtd');
@@ -28,8 +30,25 @@ export interface TlsListenOptions {
   verifyClient: boolean;
 }
 
+/** The authentication scheme of each kind of listener (libvirtd's auth_* settings). */
+export interface AuthSettings {
+  unixRw: AuthScheme;
+  unixRo: AuthScheme;
+  tcp: AuthScheme;
+  tls: AuthScheme;
+}
+
+/** libvirtd's defaults without polkit: none on UNIX sockets and TLS, SASL on plain TCP. */
+export const DEFAULT_AUTH: AuthSettings = { unixRw: 'none', unixRo: 'none', tcp: 'sasl', tls: 'none' };
+
 /** Daemon settings (from flags and the config file). */
 export interface DaemonOptions {
+  /** Per-listener authentication; unset entries take DEFAULT_AUTH's. */
+  auth?: Partial<AuthSettings>;
+  /** SASL settings, required when any listener uses "sasl". */
+  sasl?: SaslSettings;
+  /** libvirtd's tls_allowed_dn_list: glob patterns of client certificate DNs. */
+  tlsAllowedDnList?: readonly string[];
   /** Directory of `libvirt-sock` and `libvirt-sock-ro`; no UNIX sockets when undefined. */
   socketDir?: string;
   /** Mode of the read-write socket: 0600, or 0660 with a group. */
@@ -102,12 +121,41 @@ export class Daemon {
   readonly addresses: DaemonAddresses = {};
   private stopping: Promise<void> | null = null;
 
-  private constructor(private readonly opts: DaemonOptions) {}
+  private readonly auth: AuthSettings;
+
+  private constructor(private readonly opts: DaemonOptions) {
+    this.auth = { ...DEFAULT_AUTH, ...opts.auth };
+  }
+
+  /**
+   * Refuses settings libvirtd would refuse or that would leave a listener open to anyone by
+   * accident: plain TCP with SASL (tsvirtd's only mechanism, SCRAM-SHA-256, has no security
+   * layer), or SASL without a user database.
+   */
+  private checkAuth(): void {
+    const conf = (msg: string): VirError => VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.RPC, msg);
+    for (const [k, v] of Object.entries(this.auth)) {
+      if (v !== 'none' && v !== 'sasl') throw conf(`auth scheme '${String(v)}' for ${k} is not supported (none, sasl)`);
+    }
+    if (this.opts.tcp && this.auth.tcp === 'sasl') {
+      throw conf(
+        'auth_tcp = "sasl" needs a SASL mechanism with a security layer and tsvirtd\'s SCRAM-SHA-256 has none: ' +
+          'use the TLS listener (auth_tls = "sasl"), or set auth_tcp = "none" to serve plain TCP without authentication',
+      );
+    }
+    if (this.opts.tcp && this.auth.tcp === 'none') {
+      log.warn('plain TCP listener without authentication: anyone who reaches the port controls the daemon');
+      process.stderr.write('tsvirtd: warning: plain TCP listener with auth_tcp = "none": no authentication, no encryption\n');
+    }
+    const used = (this.opts.socketDir && (this.auth.unixRw === 'sasl' || this.auth.unixRo === 'sasl')) || (this.opts.tls && this.auth.tls === 'sasl');
+    if (used && !this.opts.sasl?.userDb) throw conf('SASL authentication needs a user database (sasl_user_db)');
+  }
 
   /** Starts every configured listener. */
   static async start(opts: DaemonOptions): Promise<Daemon> {
     const d = new Daemon(opts);
     try {
+      d.checkAuth();
       await d.listenAll();
     } catch (err) {
       await d.stop();
@@ -122,9 +170,11 @@ export class Daemon {
   }
 
   /** Serves one already-connected stream (stdio mode, tests). */
-  serveStream(stream: Duplex, how: { readOnly: boolean; secure: boolean; peer: string }): ClientSession {
+  serveStream(stream: Duplex, how: { readOnly: boolean; secure: boolean; peer: string; auth?: AuthScheme }): ClientSession {
+    const auth = new SessionAuth(how.auth ?? 'none', how.secure, this.opts.sasl, how.peer);
     const s = new ClientSession(stream, {
       ...how,
+      auth,
       maxRequests: this.opts.maxClientRequests ?? 5,
       keepalive: this.opts.keepalive ?? DEFAULT_KEEPALIVE,
     });
@@ -133,14 +183,14 @@ export class Daemon {
     return s;
   }
 
-  private accept(sock: net.Socket, readOnly: boolean, secure: boolean, peer: string): void {
+  private accept(sock: net.Socket, readOnly: boolean, secure: boolean, peer: string, auth: AuthScheme): void {
     if (this.stopping || this.sessions.size >= (this.opts.maxClients ?? 5000)) {
       log.warn({ peer }, 'client refused: too many clients or shutting down');
       sock.destroy();
       return;
     }
     sock.setNoDelay?.(true);
-    this.serveStream(sock, { readOnly, secure, peer });
+    this.serveStream(sock, { readOnly, secure, peer, auth });
   }
 
   private async listenAll(): Promise<void> {
@@ -155,7 +205,8 @@ export class Daemon {
       ] as const) {
         const file = path.join(o.socketDir, name);
         await clearStaleSocket(file);
-        const srv = net.createServer((sock) => this.accept(sock, readOnly, true, file));
+        const scheme = readOnly ? this.auth.unixRo : this.auth.unixRw;
+        const srv = net.createServer((sock) => this.accept(sock, readOnly, true, file, scheme));
         // The socket is created with a restrictive umask and opened up afterwards, so it is
         // never reachable with wider permissions than configured.
         const oldMask = process.umask(0o077);
@@ -173,7 +224,7 @@ export class Daemon {
       }
     }
     if (o.tcp) {
-      const srv = net.createServer((sock) => this.accept(sock, false, false, `${sock.remoteAddress}:${sock.remotePort}`));
+      const srv = net.createServer((sock) => this.accept(sock, false, false, `${sock.remoteAddress}:${sock.remotePort}`, this.auth.tcp));
       await listen(srv, o.tcp.port, o.tcp.host);
       this.servers.push(srv);
       this.addresses.tcpPort = (srv.address() as net.AddressInfo).port;
@@ -188,7 +239,19 @@ export class Daemon {
           requestCert: t.verifyClient,
           rejectUnauthorized: t.verifyClient,
         },
-        (sock) => this.accept(sock, false, true, `${sock.remoteAddress}:${sock.remotePort}`),
+        (sock) => {
+          const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+          const { ok, dn } = checkAllowedDn(sock, this.opts.tlsAllowedDnList);
+          if (!ok) {
+            // As libvirtd: the handshake completed, but the DN is not on the list.
+            log.warn({ peer, dn }, "client's Distinguished Name is not on the list of allowed clients (tls_allowed_dn_list)");
+            sock.destroy();
+            return;
+          }
+          // libvirt's clients wait for this byte: the server accepted their certificate.
+          sock.write(Buffer.from([1]));
+          this.accept(sock, false, true, peer, this.auth.tls);
+        },
       );
       srv.on('tlsClientError', (err) => log.info({ err: err.message }, 'TLS handshake with a client failed'));
       await listen(srv, t.port, t.host);

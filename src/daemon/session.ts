@@ -30,8 +30,9 @@ import {
   encodeMessage,
   type MessageHeader,
 } from '../remote/rpc/message';
+import type { SessionAuth } from './auth/session-auth';
 import type { CallContext } from './context';
-import { BEFORE_OPEN, JOB_PROCEDURES, handlerFor } from './handlers';
+import { AUTH_PROCEDURE_NAMES, BEFORE_OPEN, JOB_PROCEDURES, handlerFor } from './handlers';
 
 const log = moduleLogger('tsvirtd');
 
@@ -62,6 +63,8 @@ export interface SessionOptions {
   keepalive: KeepaliveOptions;
   /** Label for logs (peer address or socket). */
   peer: string;
+  /** What the client must do before anything but AUTH_* is served. */
+  auth: SessionAuth;
 }
 
 interface Running {
@@ -325,6 +328,10 @@ export class ClientSession {
     const h = call.header;
     const handler = handlerFor(call.proc) as NonNullable<ReturnType<typeof handlerFor>>;
     try {
+      // libvirtd answers VIR_ERR_RPC here, not AUTH_FAILED, for clients predating that code.
+      if (!this.opts.auth.authenticated && !AUTH_PROCEDURE_NAMES.has(call.proc.name)) {
+        throw VirError.report(ErrorCode.RPC, ErrorDomain.RPC, 'authentication required');
+      }
       if (!this.conn && !BEFORE_OPEN.has(call.proc.name)) {
         throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection not open');
       }
@@ -370,6 +377,7 @@ export class ClientSession {
       await conn.close();
     },
     isSecure: () => this.opts.secure,
+    auth: () => this.opts.auth,
     startKeepalive: () => this.keepalive.start(),
     registerLifecycle: async (filter) => {
       const conn = this.context.conn();

@@ -140,6 +140,7 @@ describe('TCP and TLS transports', () => {
 
   it('serves plain TCP only when enabled, and TLS with verified client certificates', async () => {
     const daemon = await Daemon.start({
+      auth: { tcp: 'none' },
       tcp: { host: '127.0.0.1', port: 0 },
       tls: { host: '127.0.0.1', port: 0, files: pkiFiles('server', pki()), verifyClient: true },
     });
@@ -153,7 +154,8 @@ describe('TCP and TLS transports', () => {
       expect(await t.getURI()).toBe(`test+tls://localhost:${tlsPort}/default?pkipath=${pki()}`);
       await t.close();
       const rogue = await virErrorOf(Connect.open(`test+tls://localhost:${tlsPort}/default?pkipath=${path.join(dir, 'rogue')}`));
-      expect([ErrorCode.SYSTEM_ERROR, ErrorCode.INTERNAL_ERROR]).toContain(rogue.code);
+      // TLS 1.3 finishes the client's side of the handshake first; the refusal then shows as libvirt's RPC error.
+      expect([ErrorCode.SYSTEM_ERROR, ErrorCode.INTERNAL_ERROR, ErrorCode.RPC]).toContain(rogue.code);
       const missing = await virErrorOf(Connect.open(`test+tls://localhost:${tlsPort}/default?pkipath=${dir}`));
       expect(missing.message).toContain('Cannot read CA certificate');
     } finally {

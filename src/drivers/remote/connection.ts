@@ -10,7 +10,9 @@ import { VirError } from '../../util/vir-error';
 import { DrvFeature, RemoteAuthType, VIR_CONNECT_RO } from '../../remote/protocol/constants';
 import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
 import { DEFAULT_KEEPALIVE, type KeepaliveOptions } from '../../remote/rpc/keepalive';
+import { authFilePath, lookupCredentials, type Credentials } from './auth-file';
 import { RemoteHypervisor } from './remote-hypervisor';
+import { saslAuthenticate } from './sasl-client';
 import { RpcClient } from './rpc-client';
 import { nameForDaemon, openTransport } from './transport';
 
@@ -27,11 +29,22 @@ export function clientKeepalive(env: NodeJS.ProcessEnv = process.env): Keepalive
   };
 }
 
+/** How the handshake authenticates, when the daemon asks for it. */
+export interface HandshakeAuth {
+  /** Looks the SASL credentials up (only called when the daemon requires SASL). */
+  credentials(): Credentials;
+  /** The transport is a UNIX socket or TLS. */
+  secure: boolean;
+}
+
 /** Runs libvirt's client handshake on a fresh RPC connection. */
-export async function remoteHandshake(rpc: RpcClient, name: string, readOnly: boolean): Promise<void> {
+export async function remoteHandshake(rpc: RpcClient, name: string, readOnly: boolean, auth?: HandshakeAuth): Promise<void> {
   const { types } = await rpc.call(P.AUTH_LIST, undefined);
   if (types.length > 0 && !types.includes(RemoteAuthType.NONE)) {
-    throw VirError.report(ErrorCode.AUTH_FAILED, ErrorDomain.REMOTE, `unsupported authentication type ${types[0]}`);
+    if (!types.includes(RemoteAuthType.SASL) || !auth) {
+      throw VirError.report(ErrorCode.AUTH_FAILED, ErrorDomain.REMOTE, `unsupported authentication type ${types[0]}`);
+    }
+    await saslAuthenticate(rpc, auth.credentials(), auth.secure);
   }
   const { supported } = await rpc.call(P.CONNECT_SUPPORTS_FEATURE, { feature: DrvFeature.PROGRAM_KEEPALIVE });
   if (supported) rpc.startKeepalive();
@@ -43,7 +56,15 @@ export async function openRemote(uri: VirUri, options: OpenOptions): Promise<Rem
   const stream = await openTransport(uri, effectiveTransport(uri), options.readOnly);
   const rpc = new RpcClient(stream, clientKeepalive());
   try {
-    await remoteHandshake(rpc, nameForDaemon(uri), options.readOnly);
+    const transport = effectiveTransport(uri);
+    const auth: HandshakeAuth = {
+      secure: transport === 'unix' || transport === 'tls',
+      credentials: () => {
+        const file = authFilePath(uri);
+        return file ? lookupCredentials(file, 'libvirt', uri.host ?? 'localhost') : {};
+      },
+    };
+    await remoteHandshake(rpc, nameForDaemon(uri), options.readOnly, auth);
   } catch (err) {
     await rpc.close();
     throw VirError.from(err, ErrorDomain.REMOTE);

@@ -61,6 +61,8 @@ export class RpcClient {
       () => this.fail(VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, 'connection closed due to keepalive timeout')),
     );
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A transport may hand the stream over paused (TLS pauses it after reading the confirmation byte).
+    stream.resume();
     stream.on('error', (err) => this.fail(VirError.system(ErrorDomain.RPC, 'Cannot recv data', err)));
     stream.on('close', () => this.fail(VirError.plain(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, 'End of file while reading data: Input/output error')));
   }

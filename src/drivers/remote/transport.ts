@@ -17,6 +17,7 @@ import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, RO_SOCKET_NAME, RW_SOCKET_NAME, def
 /** The query parameters the remote driver consumes; every other one is passed to the daemon. */
 export const REMOTE_URI_PARAMS = new Set([
   'name',
+  'authfile',
   'command',
   'socket',
   'auth',
@@ -46,6 +47,33 @@ function connectSocket(sock: net.Socket, what: string): Promise<Duplex> {
       sock.setNoDelay?.(true);
       resolve(sock);
     });
+  });
+}
+
+/**
+ * Waits for libvirt's TLS confirmation: once the server has checked the client's certificate
+ * (and its DN list) it sends one byte, 1; a server that refused the client closes instead.
+ */
+function awaitTlsConfirmation(sock: Duplex): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const refused = (): void => {
+      sock.destroy();
+      reject(VirError.plain(ErrorCode.RPC, ErrorDomain.RPC, 'server verification (of our certificate or IP address) failed'));
+    };
+    const onData = (chunk: Buffer): void => {
+      sock.off('close', refused);
+      sock.off('error', refused);
+      sock.pause();
+      if (chunk[0] !== 1) {
+        refused();
+        return;
+      }
+      if (chunk.length > 1) sock.unshift(chunk.subarray(1));
+      resolve(sock);
+    };
+    sock.once('data', onData);
+    sock.once('close', refused);
+    sock.once('error', refused);
   });
 }
 
@@ -134,7 +162,7 @@ export async function openTransport(uri: VirUri, transport: string, readOnly: bo
         // With an IP host the certificate is checked against the CA only, as libvirt does.
         checkServerIdentity: (name, cert) => (noVerify || net.isIP(host) ? undefined : tls.checkServerIdentity(name, cert)),
       });
-      return connectSocket(sock, `${host}:${port}`);
+      return awaitTlsConfirmation(await connectSocket(sock, `${host}:${port}`));
     }
     case 'ssh': {
       if (!uri.host) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.REMOTE, 'ssh transport requires a host');

@@ -44,3 +44,6 @@ export enum DrvFeature {
 
 /** VIR_CONNECT_RO in remote_connect_open_args.flags: the client asks for a read-only connection. */
 export const VIR_CONNECT_RO = 1;
+
+/** REMOTE_AUTH_SASL_DATA_MAX: bound of one SASL step's data. */
+export const REMOTE_AUTH_SASL_DATA_MAX = 65536;

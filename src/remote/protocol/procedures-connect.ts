@@ -1,7 +1,6 @@
 /** Connection-level procedures: handshake, identity, versions, listing, close callbacks. */
 import { xdr } from '../xdr';
 import {
-  REMOTE_AUTH_TYPE_LIST_MAX,
   REMOTE_DOMAIN_LIST_MAX,
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_MODEL_MAX,
@@ -76,7 +75,6 @@ export const CONNECT_PROCEDURES = {
     s({ feature: xdr.int }, 'remote_connect_supports_feature_args'),
     s({ supported: xdr.int }, 'remote_connect_supports_feature_ret'),
   ),
-  AUTH_LIST: proc(66, 'AUTH_LIST', xdr.xvoid, s({ types: xdr.array(xdr.int, REMOTE_AUTH_TYPE_LIST_MAX) }, 'remote_auth_list_ret')),
   CONNECT_GET_URI: proc(110, 'CONNECT_GET_URI', xdr.xvoid, s({ uri: nonnullString }, 'remote_connect_get_uri_ret')),
   NODE_GET_SECURITY_MODEL: proc(
     122,

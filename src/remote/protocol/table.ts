@@ -2,6 +2,7 @@
  * The one remote procedure table: every REMOTE_PROC_* tsvirt speaks, by number and by name.
  * The daemon dispatches on it and the client encodes with it, so both sides share one truth.
  */
+import { AUTH_PROCEDURES } from './procedures-auth';
 import { CONNECT_PROCEDURES } from './procedures-connect';
 import { DOMAIN_PROCEDURES } from './procedures-domain';
 import { EVENT_PROCEDURES } from './procedures-events';
@@ -12,6 +13,7 @@ import type { ProcedureDef } from './procedure';
 
 /** Every procedure, keyed by its REMOTE_PROC_* name (typed: `REMOTE_PROCEDURES.DOMAIN_SAVE.args`). */
 export const REMOTE_PROCEDURES = {
+  ...AUTH_PROCEDURES,
   ...CONNECT_PROCEDURES,
   ...DOMAIN_PROCEDURES,
   ...SAVE_JOB_PROCEDURES,

@@ -213,21 +213,22 @@ export function transform<W, T>(base: XdrType<W>, fromWire: (w: W) => T, toWire:
 }
 
 /**
- * rpcgen's `char x<max>` as libvirt uses it for security labels: a NUL-terminated C string sent
- * as an array of chars, each widened to a 4-byte int. The JS form is the string without the NUL.
+ * rpcgen's `char x<max>`: an array of chars, each widened to a 4-byte int on the wire (rpcgen
+ * special-cases only `opaque` and `string`). The JS form is the bytes; libvirt sends SASL data
+ * this way.
  */
-export function charString(max: number): XdrType<string> {
-  return prim<string>(
+export function charBytes(max: number): XdrType<Buffer> {
+  return prim<Buffer>(
     `char<${max}>`,
     4,
     (w, v) => {
-      if (typeof v !== 'string') throw xdrError(`XDR: char<${max}> value is not a string`);
-      const bytes = Buffer.from(v + '\0', 'utf8');
-      if (bytes.length > max) throw xdrError(`XDR: char array length ${bytes.length} exceeds maximum ${max}`);
-      w.writeUint(bytes.length);
-      for (const b of bytes) w.writeInt(b >= 0x80 ? b - 0x100 : b);
+      if (!Buffer.isBuffer(v)) throw xdrError(`XDR: char<${max}> value is not a Buffer`);
+      if (v.length > max) throw xdrError(`XDR: char array length ${v.length} exceeds maximum ${max}`);
+      w.writeUint(v.length);
+      for (const b of v) w.writeInt(b >= 0x80 ? b - 0x100 : b);
     },
     (r) => {
+      // readCount checks the count against the bytes left before anything is allocated.
       const count = r.readCount(max, 4);
       const bytes = Buffer.allocUnsafe(count);
       for (let i = 0; i < count; i++) {
@@ -235,9 +236,27 @@ export function charString(max: number): XdrType<string> {
         if (c < -128 || c > 255) throw xdrError(`XDR: char value ${c} out of range`);
         bytes[i] = c & 0xff;
       }
-      const nul = bytes.indexOf(0);
-      return bytes.subarray(0, nul < 0 ? count : nul).toString('utf8');
+      return bytes;
     },
+  );
+}
+
+/**
+ * `char x<max>` as libvirt uses it for security labels: a NUL-terminated C string. The JS form
+ * is the string without the NUL.
+ */
+export function charString(max: number): XdrType<string> {
+  return transform(
+    charBytes(max),
+    (bytes) => {
+      const nul = bytes.indexOf(0);
+      return bytes.subarray(0, nul < 0 ? bytes.length : nul).toString('utf8');
+    },
+    (v: string) => {
+      if (typeof v !== 'string') throw xdrError(`XDR: char<${max}> value is not a string`);
+      return Buffer.from(v + '\0', 'utf8');
+    },
+    `char<${max}>`,
   );
 }
 
