@@ -12,6 +12,22 @@ export interface GlobalOptions {
   help: boolean;
   /** -v / --version[=short]: print the short version. */
   version?: 'short' | 'long';
+  /** -d / --debug LEVEL (0-4): library log level for the session; out-of-range levels are ignored. */
+  debugLevel?: number;
+  /** -e / --escape: the console escape sequence (`^]` by default); validated like virsh's. */
+  escape?: string;
+  /** -k / --keepalive-interval: seconds between keepalive messages (0 disables). */
+  keepaliveInterval?: number;
+  /** -K / --keepalive-count: unanswered keepalives before the connection is closed. */
+  keepaliveCount?: number;
+  /** -l / --log FILE: append errors and command results to FILE, in virsh's format. */
+  logFile?: string;
+  /** -t / --timing: print how long each command took. */
+  timing: boolean;
+  /** Warnings virsh prints and goes on (an ignored debug level). */
+  warnings: string[];
+  /** --driver MODULE (repeatable): third-party driver modules to load before connecting. */
+  drivers: string[];
   /** The command words after the options. */
   rest: string[];
 }
@@ -27,11 +43,34 @@ const LONG_NAME_OF: Record<string, string> = { c: 'connect', d: 'debug', e: 'esc
 
 /** Parses argv (without node and script). */
 export function parseArgv(argv: readonly string[]): GlobalOptions {
-  const opts: GlobalOptions = { readOnly: false, quiet: false, help: false, rest: [] };
-  const apply = (letter: string, value?: string): void => {
+  const opts: GlobalOptions = { readOnly: false, quiet: false, help: false, timing: false, warnings: [], drivers: [], rest: [] };
+  const apply = (letter: string, value = ''): void => {
     switch (letter) {
       case 'c':
         opts.uri = value;
+        break;
+      case 'd': {
+        if (!/^[+-]?\d+$/.test(value.trim())) throw new ArgvError('option -d takes a numeric argument');
+        const level = Number(value);
+        if (level < 0 || level > 4) opts.warnings.push(`ignoring debug level ${level} out of range [0-4]`);
+        else opts.debugLevel = level;
+        break;
+      }
+      case 'e':
+        if (!isEscapeSequence(value)) throw new ArgvError(`Invalid string '${value}' for escape sequence`);
+        opts.escape = value;
+        break;
+      case 'k':
+        opts.keepaliveInterval = keepaliveValue('k', value);
+        break;
+      case 'K':
+        opts.keepaliveCount = keepaliveValue('K', value);
+        break;
+      case 'l':
+        opts.logFile = value;
+        break;
+      case 't':
+        opts.timing = true;
         break;
       case 'r':
         opts.readOnly = true;
@@ -49,7 +88,6 @@ export function parseArgv(argv: readonly string[]): GlobalOptions {
         opts.version = 'long';
         break;
       default:
-        // -d, -e, -k, -K, -l, -t are accepted for virsh compatibility and have no effect here.
         break;
     }
   };
@@ -67,6 +105,12 @@ export function parseArgv(argv: readonly string[]): GlobalOptions {
         const v = eq < 0 ? 'short' : a.slice(eq + 1);
         if (v !== 'short' && v !== 'long') throw new ArgvError(`unknown version type '${v}'`);
         opts.version = v;
+        continue;
+      }
+      if (name === 'driver') {
+        const value: string | undefined = eq < 0 ? argv[++i] : a.slice(eq + 1);
+        if (value === undefined || value.length === 0) throw new ArgvError("option '--driver' requires an argument");
+        opts.drivers.push(value);
         continue;
       }
       if (name in LONG_FLAGS) {
@@ -101,4 +145,20 @@ export function parseArgv(argv: readonly string[]): GlobalOptions {
   }
   opts.rest = argv.slice(i);
   return opts;
+}
+
+/** virsh's vshAllowedEscapeChar: one printable character, or `^` and a letter or one of `@[\\]^_`. */
+export function isEscapeSequence(s: string): boolean {
+  if (s.length === 1) return s >= ' ' && s <= '~';
+  return s.length === 2 && s[0] === '^' && /^[A-Za-z@[\\\]^_]$/.test(s[1]);
+}
+
+/** A keepalive option's value: a non-negative int, with virsh's two error texts. */
+function keepaliveValue(letter: 'k' | 'K', value: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value)) || Math.abs(Number(value)) > 2147483647) {
+    throw new ArgvError(`Invalid value for option -${letter}`);
+  }
+  const n = Number(value);
+  if (n < 0) throw new ArgvError(`option -${letter} requires a positive integer argument`);
+  return n;
 }

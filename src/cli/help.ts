@@ -17,6 +17,8 @@ function synopsisPart(o: OptDef): string {
   switch (o.type) {
     case 'data':
       return `<${o.name}>`;
+    case 'argv':
+      return o.required ? `<${o.name}>...` : `[<${o.name}>]...`;
     case 'bool':
       return `[--${o.name}]`;
     default: {
@@ -30,6 +32,8 @@ function optionLabel(o: OptDef): string {
   switch (o.type) {
     case 'data':
       return `[--${o.name}] <string>`;
+    case 'argv':
+      return `<${o.name}>`;
     case 'bool':
       return `--${o.name}`;
     default:

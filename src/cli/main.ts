@@ -3,13 +3,12 @@
  * one command, `tsvirsh [options] 'CMD1; CMD2 ...'` runs a command string on one connection (the
  * test driver's state lives in the process), and with no command the commands are read from
  * stdin, one line at a time.
+ *
+ * Only the option parser is loaded up front: the library, the command table and the drivers
+ * load after the options are known (so `-d` can set the log level first, and `--help` or
+ * `--version` load nothing else), and each driver loads on its first open.
  */
-import { createInterface } from 'node:readline';
-import { packageVersion } from '../util/package-version';
-import { defaultUri } from '../index';
-import { ArgvError, parseArgv } from './argv';
-import { ALL_COMMANDS } from './commands';
-import { Shell } from './shell';
+import { ArgvError, parseArgv, type GlobalOptions } from './argv';
 
 /** The streams and environment tsvirsh runs with (replaceable for embedding). */
 export interface CliIo {
@@ -25,21 +24,41 @@ tsvirsh [options]... <command> [args...]
 
   options:
     -c | --connect=URI      hypervisor connection URI
+    -d | --debug=NUM        debug level [0-4]
+    -e | --escape <char>    set escape sequence for console
     -h | --help             this help
+    -k | --keepalive-interval=NUM
+                            keepalive interval in seconds, 0 for disable
+    -K | --keepalive-count=NUM
+                            number of possible missed keepalive messages
+    -l | --log=FILE         output logging to file
     -q | --quiet            quiet mode
     -r | --readonly         connect readonly
+    -t | --timing           print timing information
     -v                      short version
     -V                      long version
          --version[=TYPE]   version, TYPE is short or long (default short)
+         --driver=MODULE    load a third-party driver module (may be repeated)
 
-  The connection URI defaults to $TSVIRT_DEFAULT_URI.
+  The connection URI defaults to $VIRSH_DEFAULT_CONNECT_URI, then $TSVIRT_DEFAULT_URI,
+  then $LIBVIRT_DEFAULT_URI.
   Run 'tsvirsh help' for the list of commands, 'tsvirsh help <command>' for one command.
 
 `;
 
+/** virsh's debug levels (0 = debug ... 4 = error) as the library's log levels. */
+const LOG_LEVELS = ['debug', 'info', 'info', 'warn', 'error'];
+
+/** The URI tsvirsh opens: -c, then VIRSH_DEFAULT_CONNECT_URI, then the library's default. */
+export function cliUri(opts: Pick<GlobalOptions, 'uri'>, env: NodeJS.ProcessEnv, libraryDefault: (env: NodeJS.ProcessEnv) => string | undefined): string | undefined {
+  if (opts.uri !== undefined) return opts.uri;
+  const v = env.VIRSH_DEFAULT_CONNECT_URI;
+  return v && v.length > 0 ? v : libraryDefault(env);
+}
+
 /** Runs tsvirsh with `argv` (without node and the script) and resolves to the exit status. */
 export async function main(argv: readonly string[], io: CliIo = defaultIo()): Promise<number> {
-  let opts;
+  let opts: GlobalOptions;
   try {
     opts = parseArgv(argv);
   } catch (err) {
@@ -47,51 +66,57 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr.write(`error: ${err.message}\n`);
     return 1;
   }
+  for (const w of opts.warnings) io.stderr.write(`error: ${w}\n`);
   if (opts.help) {
     io.stdout.write(USAGE);
     return 0;
   }
-  if (opts.version === 'short') {
-    io.stdout.write(`${packageVersion()}\n`);
+  if (opts.version !== undefined) {
+    const { packageVersion } = await import('../util/package-version');
+    io.stdout.write(opts.version === 'short' ? `${packageVersion()}\n` : `tsvirsh command line tool of tsvirt ${packageVersion()}\n`);
     return 0;
   }
-  if (opts.version === 'long') {
-    io.stdout.write(`tsvirsh command line tool of tsvirt ${packageVersion()}\n`);
-    return 0;
-  }
+  // The library reads its log level when it loads, which is why it is loaded only now.
+  if (opts.debugLevel !== undefined && !process.env.TSVIRT_LOG_LEVEL) process.env.TSVIRT_LOG_LEVEL = LOG_LEVELS[opts.debugLevel];
 
+  const { loadDriverModules } = await import('../drivers/driver-modules');
+  try {
+    await loadDriverModules(opts.drivers);
+  } catch (err) {
+    io.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const [{ defaultUri }, { ALL_COMMANDS }, { Shell }] = await Promise.all([import('../util/uri'), import('./commands'), import('./shell')]);
+  const interactive = opts.rest.length === 0;
   const shell = new Shell(
-    { uri: opts.uri ?? defaultUri(io.env), readOnly: opts.readOnly, quiet: opts.quiet, stdout: io.stdout, stderr: io.stderr },
+    {
+      uri: cliUri(opts, io.env, defaultUri),
+      readOnly: opts.readOnly,
+      quiet: opts.quiet,
+      timing: opts.timing,
+      logFile: opts.logFile,
+      keepaliveInterval: opts.keepaliveInterval,
+      interactive,
+      stdout: io.stdout,
+      stderr: io.stderr,
+    },
     ALL_COMMANDS,
   );
+  // Ctrl-C as a signal (stdin not a terminal, or one-shot mode): abort the running job and let
+  // its command fail, as virsh does; with nothing to abort, end as an interrupted process.
+  const onSigint = (): void => {
+    if (!shell.interrupt()) process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
   try {
     if (opts.rest.length === 1) return (await shell.runString(opts.rest[0])) ? 0 : 1;
     if (opts.rest.length > 1) return (await shell.runWords([opts.rest])) ? 0 : 1;
-    return await runLines(shell, io);
+    const { runInteractive } = await import('./interactive');
+    return await runInteractive(shell, io);
   } finally {
+    process.off('SIGINT', onSigint);
     await shell.close();
   }
-}
-
-/**
- * Reads commands from stdin line by line (with a prompt on a terminal). As in virsh's
- * interactive mode, a failing line does not end the session and the exit status is 0.
- */
-async function runLines(shell: Shell, io: CliIo): Promise<number> {
-  const tty = !!io.stdin.isTTY;
-  const rl = createInterface({ input: io.stdin, output: tty ? io.stdout : undefined, terminal: tty });
-  if (tty) {
-    io.stdout.write("Welcome to tsvirsh, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\n");
-    rl.setPrompt('tsvirsh # ');
-    rl.prompt();
-  }
-  for await (const line of rl) {
-    if (line.trim().length > 0) await shell.runString(line);
-    if (shell.quitRequested) break;
-    if (tty) rl.prompt();
-  }
-  rl.close();
-  return 0;
 }
 
 function defaultIo(): CliIo {

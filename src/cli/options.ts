@@ -42,8 +42,13 @@ export async function readTextFile(ctx: CommandContext, file: string): Promise<s
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    ctx.error(`Failed to open file '${file}': ${ERRNO_TEXT[code] ?? (err as Error).message}`);
+    ctx.error(`Failed to open file '${file}': ${errnoText(err)}`);
     throw new ReportedError();
   }
+}
+
+/** strerror's text for a Node.js system error (its message when the code is not listed). */
+export function errnoText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return ERRNO_TEXT[code] ?? (err as Error).message;
 }

@@ -19,8 +19,10 @@ export function parseCommand(commands: readonly CommandDef[], words: readonly st
   const seen = new Set<string>();
   let dataOnly = false;
 
+  const argv: string[] = [];
+  const argvOpt = def.opts.find((o) => o.type === 'argv');
   const nextPositional = (): OptDef | undefined =>
-    def.opts.find((o) => o.type !== 'bool' && !o.namedOnly && !seen.has(o.name));
+    def.opts.find((o) => o.type !== 'bool' && o.type !== 'argv' && !o.namedOnly && !seen.has(o.name));
 
   for (let i = 1; i < words.length; i++) {
     const w = words[i];
@@ -31,7 +33,7 @@ export function parseCommand(commands: readonly CommandDef[], words: readonly st
     if (!dataOnly && w.startsWith('--') && w.length > 2) {
       const eq = w.indexOf('=');
       const name = eq < 0 ? w.slice(2) : w.slice(2, eq);
-      const opt = def.opts.find((o) => o.name === name);
+      const opt = def.opts.find((o) => o.name === name && o.type !== 'argv');
       if (!opt) throw new ParseError(`command '${def.name}' doesn't support option --${name}`);
       if (seen.has(name)) throw new ParseError(`option --${name} already seen`);
       seen.add(name);
@@ -49,16 +51,21 @@ export function parseCommand(commands: readonly CommandDef[], words: readonly st
       continue;
     }
     const opt = nextPositional();
+    if (!opt && argvOpt) {
+      argv.push(w);
+      continue;
+    }
     if (!opt) throw new ParseError(`unexpected data '${w}'`);
     seen.add(opt.name);
     opts.set(opt.name, w);
   }
 
   const missing = def.opts
-    .filter((o) => (o.type === 'data' || o.required) && !opts.has(o.name))
+    .filter((o) => (o.type === 'data' || o.required) && o.type !== 'argv' && !opts.has(o.name))
     .map((o) => (o.type === 'data' ? `command '${def.name}' requires <${o.name}> option` : `command '${def.name}' requires --${o.name} option`));
   if (missing.length > 0) throw new ParseError(missing);
-  return { def, opts };
+  if (argvOpt?.required && argv.length === 0) throw new ParseError(`command '${def.name}' requires <${argvOpt.name}> option`);
+  return { def, opts, argv };
 }
 
 /** Parses a list of tokenized commands; any error rejects the whole list, as virsh does. */

@@ -4,7 +4,8 @@
  * terminal it is one redrawn bar; otherwise one `Save: [ 41 %]` line per change, so logs and
  * tests can read it.
  */
-import { JobType, type Domain } from '../index';
+import { JobType } from '../drivers/types';
+import type { Domain } from '../public/domain';
 import type { CommandContext } from './types';
 
 /** Poll period of virsh's job watcher. */
@@ -28,10 +29,21 @@ export function jobPercent(processed: number, total: number): number {
 
 /**
  * Awaits `op`, showing progress for `dom`'s job when `verbose`. The final `[100 %]` is only
- * shown when `op` succeeded.
+ * shown when `op` succeeded. While it runs, Ctrl-C aborts the job (virDomainAbortJob), so `op`
+ * fails with the driver's "operation aborted" and the shell goes on, as with virsh.
  */
 export async function watchJob<T>(ctx: CommandContext, dom: Domain, label: string, verbose: boolean, op: Promise<T>): Promise<T> {
-  if (!verbose) return op;
+  const release = ctx.onInterrupt(() => {
+    dom.abortJob().catch(() => undefined);
+  });
+  try {
+    return await (verbose ? watchProgress(ctx, dom, label, op) : op);
+  } finally {
+    release();
+  }
+}
+
+async function watchProgress<T>(ctx: CommandContext, dom: Domain, label: string, op: Promise<T>): Promise<T> {
   const out = ctx.progressStream;
   const tty = !!out.isTTY;
   let last = -1;

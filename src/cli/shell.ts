@@ -4,8 +4,10 @@
  * in order on the same connection, each failure is reported and the next command still runs,
  * and the line's status is the status of its last command.
  */
-import { Connect, isVirError, type Domain } from '../index';
-import { isUuidString } from '../public/connect';
+import { appendFileSync } from 'node:fs';
+import { Connect, isUuidString } from '../public/connect';
+import type { Domain } from '../public/domain';
+import { isVirError } from '../util/vir-error';
 import { ParseError, ReportedError } from './errors';
 import { parseChain } from './parser';
 import { tokenize } from './tokenizer';
@@ -13,10 +15,18 @@ import { optString, type CommandContext, type CommandDef, type ParsedCommand } f
 
 /** How the shell was started (global options). */
 export interface ShellOptions {
-  /** -c / --connect, else TSVIRT_DEFAULT_URI. */
+  /** -c / --connect, else the environment's default; undefined lets the library probe. */
   uri?: string;
   readOnly: boolean;
   quiet: boolean;
+  /** -t: print each command's duration. */
+  timing?: boolean;
+  /** -l FILE: errors are appended to FILE in virsh's log format. */
+  logFile?: string;
+  /** -k: a keepalive interval > 0 was asked for, which tsvirt's API cannot set up. */
+  keepaliveInterval?: number;
+  /** Commands come from the interactive shell (cd is allowed). */
+  interactive?: boolean;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -25,11 +35,22 @@ export interface ShellOptions {
 export class Shell implements CommandContext {
   #conn: Connect | undefined;
   #quit = false;
+  #uri: string | undefined;
+  #readOnly: boolean;
+  #interrupt: (() => void) | undefined;
 
   constructor(
     private readonly options: ShellOptions,
     readonly commands: readonly CommandDef[],
-  ) {}
+  ) {
+    this.#uri = options.uri;
+    this.#readOnly = options.readOnly;
+  }
+
+  /** @inheritdoc */
+  get interactive(): boolean {
+    return !!this.options.interactive;
+  }
 
   /** True once quit/exit ran. */
   get quitRequested(): boolean {
@@ -59,6 +80,53 @@ export class Shell implements CommandContext {
   /** @inheritdoc */
   error(msg: string): void {
     this.options.stderr.write(`error: ${msg}\n`);
+    this.log('ERROR', msg);
+  }
+
+  /** @inheritdoc */
+  printErr(text: string): void {
+    this.options.stderr.write(text);
+  }
+
+  /** @inheritdoc */
+  onInterrupt(handler: () => void): () => void {
+    this.#interrupt = handler;
+    return () => {
+      if (this.#interrupt === handler) this.#interrupt = undefined;
+    };
+  }
+
+  /**
+   * Ctrl-C: runs the running command's interrupt handler (a job watcher aborts its job). Returns
+   * false when no command registered one, so the caller treats it as an idle interrupt.
+   */
+  interrupt(): boolean {
+    const h = this.#interrupt;
+    if (!h) return false;
+    h();
+    return true;
+  }
+
+  /** One line in the -l log file, as virsh writes it: `[YYYY.MM.DD HH:MM:SS tsvirsh PID] LEVEL msg`. */
+  private log(level: string, msg: string): void {
+    const file = this.options.logFile;
+    if (!file) return;
+    const d = new Date();
+    const p = (n: number): string => String(n).padStart(2, '0');
+    const stamp = `${d.getFullYear()}.${p(d.getMonth() + 1)}.${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    try {
+      appendFileSync(file, `[${stamp} tsvirsh ${process.pid}] ${level} ${msg}\n`);
+    } catch {
+      // virsh goes on when its log file cannot be written; so does tsvirsh.
+    }
+  }
+
+  /** @inheritdoc */
+  async reconnect(uri: string | undefined, readOnly: boolean): Promise<void> {
+    await this.close();
+    if (uri !== undefined) this.#uri = uri;
+    this.#readOnly = readOnly;
+    await this.connection();
   }
 
   /** @inheritdoc */
@@ -69,19 +137,24 @@ export class Shell implements CommandContext {
   /** @inheritdoc */
   async connection(): Promise<Connect> {
     if (this.#conn) return this.#conn;
-    const uri = this.options.uri;
-    if (uri === undefined) {
-      this.error('failed to connect to the hypervisor');
-      this.error('no connection URI given: use -c URI or set TSVIRT_DEFAULT_URI');
-      throw new ReportedError();
-    }
+    let conn: Connect;
     try {
-      this.#conn = await Connect.open(uri, { readOnly: this.options.readOnly });
+      conn = await Connect.open(this.#uri ?? null, { readOnly: this.#readOnly });
     } catch (err) {
       this.error('failed to connect to the hypervisor');
       throw err;
     }
-    return this.#conn;
+    if ((this.options.keepaliveInterval ?? 0) > 0) {
+      // virsh fails the connection when keepalive was asked for and cannot be set up;
+      // tsvirt's API has no virConnectSetKeepAlive, so that is every connection here.
+      await conn.close().catch(() => undefined);
+      this.error('Cannot setup keepalive on connection as requested, disconnecting');
+      this.error('failed to connect to the hypervisor');
+      this.error('this function is not supported by the connection driver: virConnectSetKeepAlive');
+      throw new ReportedError();
+    }
+    this.#conn = conn;
+    return conn;
   }
 
   /** @inheritdoc */
@@ -145,10 +218,13 @@ export class Shell implements CommandContext {
     }
     let ok = true;
     for (const cmd of parsed) {
+      const t0 = process.hrtime.bigint();
       ok = await this.runCommand(cmd);
       if (this.#quit) return ok;
-      // virsh ends every command's output with a newline (vshPrintExtra "\n").
-      this.printExtra('\n');
+      // virsh ends every command's output with a newline (vshPrintExtra "\n"), or with -t the
+      // time the command took.
+      if (this.options.timing) this.print(`\n(Time: ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(3)} ms)\n\n`);
+      else this.printExtra('\n');
     }
     return ok;
   }
@@ -164,6 +240,13 @@ export class Shell implements CommandContext {
     }
     if (chain.length === 0) return false;
     return this.runWords(chain);
+  }
+
+  /** Domain names for completion; empty when no connection is open or listing fails. */
+  async domainNames(): Promise<string[]> {
+    const conn = this.#conn;
+    if (!conn || conn.closed) return [];
+    return (await conn.listAllDomains(0).catch(() => [])).map((d) => d.name);
   }
 
   /** Closes the connection if one was opened. */

@@ -7,9 +7,10 @@ import type { Connect, Domain } from '../index';
 
 /**
  * Option kinds. `data` is virsh's VSH_OT_DATA (a required positional argument shown as
- * `<name>` in the synopsis); `string` and `int` take a value; `bool` takes none.
+ * `<name>` in the synopsis); `string` and `int` take a value; `bool` takes none; `argv` is
+ * virsh's VSH_OT_ARGV, every remaining positional word (at most one per command, last).
  */
-export type OptType = 'bool' | 'string' | 'int' | 'data';
+export type OptType = 'bool' | 'string' | 'int' | 'data' | 'argv';
 
 /** One option of a command (virsh's vshCmdOptDef). */
 export interface OptDef {
@@ -49,6 +50,8 @@ export interface ParsedCommand {
   readonly def: CommandDef;
   /** Option values by name: `true` for bools, the raw string otherwise. */
   readonly opts: ReadonlyMap<string, string | true>;
+  /** The words of the command's `argv` option, in order (empty when it has none). */
+  readonly argv: readonly string[];
 }
 
 /** What handlers may use: output, the connection and virsh's domain lookup. */
@@ -74,6 +77,17 @@ export interface CommandContext {
   attempt<T>(context: string, op: () => Promise<T>): Promise<T>;
   /** Asks the shell to stop after this command (quit / exit). */
   requestQuit(): void;
+  /** Closes the connection and opens `uri` (undefined: the current one) instead (virsh's connect). */
+  reconnect(uri: string | undefined, readOnly: boolean): Promise<void>;
+  /** True in the interactive shell (commands read from a terminal or stdin), as virsh's cd needs. */
+  readonly interactive: boolean;
+  /**
+   * Registers what Ctrl-C does while the current command runs (abort its job); the returned
+   * function unregisters it. Without one, Ctrl-C in the shell just interrupts the prompt.
+   */
+  onInterrupt(handler: () => void): () => void;
+  /** Prints to stderr without the `error: ` prefix (echo --err). */
+  printErr(text: string): void;
   /** All command definitions (for help). */
   readonly commands: readonly CommandDef[];
 }

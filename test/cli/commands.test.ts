@@ -154,13 +154,20 @@ describe('tsvirsh errors and exit codes', () => {
     expect(r.stderr).toMatch(/^error: Failed to destroy domain 'test'\nerror: operation forbidden: read only access prevents virDomainDestroy\n$/);
   });
 
-  test('no URI: -c is asked for; TSVIRT_DEFAULT_URI is used when set', async () => {
-    const none = await tsvirsh(['list'], { env: { TSVIRT_DEFAULT_URI: undefined } });
+  test('no URI: the drivers are probed; VIRSH_DEFAULT_CONNECT_URI, TSVIRT_DEFAULT_URI, LIBVIRT_DEFAULT_URI in that order', async () => {
+    const unset = { TSVIRT_DEFAULT_URI: undefined, LIBVIRT_DEFAULT_URI: undefined, VIRSH_DEFAULT_CONNECT_URI: undefined };
+    const none = await tsvirsh(['list'], { env: unset });
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain('error: failed to connect to the hypervisor\n');
-    expect(none.stderr).toContain('-c');
-    const env = await tsvirsh(['domstate', 'test'], { env: { TSVIRT_DEFAULT_URI: 'test:///default' } });
-    expect(env).toEqual({ code: 0, stdout: 'running\n\n', stderr: '' });
+    expect(none.stderr).toBe('error: failed to connect to the hypervisor\nerror: no connection driver available for the default URI\n');
+    for (const name of ['TSVIRT_DEFAULT_URI', 'LIBVIRT_DEFAULT_URI', 'VIRSH_DEFAULT_CONNECT_URI']) {
+      const env = await tsvirsh(['domstate', 'test'], { env: { ...unset, [name]: 'test:///default' } });
+      expect(env).toEqual({ code: 0, stdout: 'running\n\n', stderr: '' });
+    }
+    // virsh's own variable wins over the library's, and -c over both.
+    const both = await tsvirsh(['uri'], { env: { ...unset, VIRSH_DEFAULT_CONNECT_URI: 'test:///default', LIBVIRT_DEFAULT_URI: 'qemu:///nonsense' } });
+    expect(both.stdout).toBe('test:///default\n\n');
+    const dashC = await tsvirsh(['-c', 'test:///default', 'uri'], { env: { ...unset, VIRSH_DEFAULT_CONNECT_URI: 'qemu:///nonsense' } });
+    expect(dashC.stdout).toBe('test:///default\n\n');
   });
 
   test('global option errors and versions', async () => {

@@ -29,7 +29,8 @@ export function requireBuild(): void {
 export function tsvirsh(args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...opts.env };
-    if (opts.env && 'TSVIRT_DEFAULT_URI' in opts.env && opts.env.TSVIRT_DEFAULT_URI === undefined) delete env.TSVIRT_DEFAULT_URI;
+    // A variable given as undefined is removed from the child's environment.
+    for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
     const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

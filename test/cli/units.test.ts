@@ -66,6 +66,9 @@ describe('argv', () => {
       readOnly: true,
       quiet: true,
       help: false,
+      timing: false,
+      warnings: [],
+      drivers: [],
       rest: ['list', '-r'],
     });
     expect(parseArgv(['--connect=test:///x', '--readonly', 'uri']).uri).toBe('test:///x');

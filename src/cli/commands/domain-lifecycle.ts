@@ -1,7 +1,8 @@
 /**
- * Domain lifecycle commands: start, destroy, suspend, resume, define, undefine.
+ * Domain lifecycle commands: start, create, destroy, suspend, resume, define, undefine.
  */
-import { CreateFlags, UndefineFlags, type Domain } from '../../index';
+import { CreateFlags, UndefineFlags } from '../../public/flags';
+import type { Domain } from '../../public/domain';
 import { ReportedError } from '../errors';
 import { readTextFile } from '../options';
 import { optBool, optString, type CommandDef } from '../types';
@@ -76,6 +77,29 @@ const define: CommandDef = {
   },
 };
 
+const create: CommandDef = {
+  name: 'create',
+  group: 'domain',
+  help: 'create a domain from an XML file',
+  desc: 'Create a domain.',
+  // virsh's --console, --pass-fds, --validate and --reset-nvram have no API in tsvirt yet.
+  opts: [
+    { name: 'file', type: 'data', help: 'file containing an XML domain description' },
+    { name: 'paused', type: 'bool', help: 'leave the guest paused after creation' },
+    { name: 'autodestroy', type: 'bool', help: 'automatically destroy the guest when virsh disconnects' },
+  ],
+  async handler(ctx, cmd) {
+    const file = optString(cmd, 'file') ?? '';
+    const xml = await readTextFile(ctx, file);
+    let flags = 0;
+    if (optBool(cmd, 'paused')) flags |= CreateFlags.START_PAUSED;
+    if (optBool(cmd, 'autodestroy')) flags |= CreateFlags.START_AUTODESTROY;
+    const conn = await ctx.connection();
+    const dom = await ctx.attempt(`Failed to create domain from ${file}`, () => conn.createXML(xml, flags));
+    ctx.printExtra(`Domain '${dom.name}' created from ${file}\n`);
+  },
+};
+
 const undefine: CommandDef = {
   name: 'undefine',
   group: 'domain',
@@ -91,4 +115,4 @@ const undefine: CommandDef = {
 };
 
 /** The lifecycle commands. */
-export const lifecycleCommands: readonly CommandDef[] = [start, destroy, suspend, resume, define, undefine];
+export const lifecycleCommands: readonly CommandDef[] = [start, create, destroy, suspend, resume, define, undefine];

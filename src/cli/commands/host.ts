@@ -1,9 +1,10 @@
 /**
- * Host and hypervisor commands: uri, version, hostname.
+ * Host and hypervisor commands: uri, version, hostname, nodeinfo, connect.
  */
-import { LIB_VERSION } from '../../index';
-import { versionString } from '../format';
-import type { CommandDef } from '../types';
+import { LIB_VERSION } from '../../public/connect';
+import { padRight, versionString } from '../format';
+import { optBool, type CommandDef } from '../types';
+import { optStringReq } from '../options';
 
 const uri: CommandDef = {
   name: 'uri',
@@ -50,5 +51,40 @@ const version: CommandDef = {
   },
 };
 
+const nodeinfo: CommandDef = {
+  name: 'nodeinfo',
+  group: 'host',
+  help: 'node information',
+  desc: 'Returns basic information about the node.',
+  opts: [],
+  async handler(ctx) {
+    const conn = await ctx.connection();
+    const info = await ctx.attempt('failed to get node information', () => conn.getNodeInfo());
+    const line = (label: string, value: string): void => ctx.print(`${padRight(label, 20)} ${value}\n`);
+    line('CPU model:', info.model);
+    line('CPU(s):', String(info.cpus));
+    line('CPU frequency:', `${info.mhz} MHz`);
+    line('CPU socket(s):', String(info.sockets));
+    line('Core(s) per socket:', String(info.cores));
+    line('Thread(s) per core:', String(info.threads));
+    line('NUMA cell(s):', String(info.nodes));
+    line('Memory size:', `${info.memory} KiB`);
+  },
+};
+
+const connect: CommandDef = {
+  name: 'connect',
+  group: 'virsh',
+  help: '(re)connect to hypervisor',
+  desc: 'Connect to local hypervisor. This is built-in command after shell start up.',
+  opts: [
+    { name: 'name', type: 'string', help: 'hypervisor connection URI' },
+    { name: 'readonly', type: 'bool', help: 'read-only connection' },
+  ],
+  async handler(ctx, cmd) {
+    await ctx.reconnect(optStringReq(ctx, cmd, 'name'), optBool(cmd, 'readonly'));
+  },
+};
+
 /** The host commands. */
-export const hostCommands: readonly CommandDef[] = [uri, hostname, version];
+export const hostCommands: readonly CommandDef[] = [uri, hostname, version, nodeinfo, connect];

@@ -2,6 +2,7 @@
  * Every tsvirsh command, in one table.
  */
 import type { CommandDef } from '../types';
+import { deviceCommands } from './devices';
 import { lifecycleCommands } from './domain-lifecycle';
 import { hostCommands } from './host';
 import { infoCommands } from './info';
@@ -15,6 +16,7 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   ...saveCommands,
   ...jobCommands,
   ...infoCommands,
+  ...deviceCommands,
   ...hostCommands,
   ...shellCommands,
 ];
