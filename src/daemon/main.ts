@@ -8,7 +8,9 @@ import { Duplex } from 'node:stream';
 import '../drivers/builtin';
 import { moduleLogger } from '../util/logger';
 import { saslUserCommand } from './auth/sasl-user-command';
+import { loadDriverModules } from '../drivers/driver-modules';
 import { loadSettings, type DaemonSettings } from './config';
+import { watchNpmLauncher } from './launcher-watch';
 import { Daemon } from './server';
 
 const log = moduleLogger('tsvirtd');
@@ -84,12 +86,23 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   let settings: DaemonSettings;
+  const { drivers, rest } = takeDriverFlags(argv);
   try {
-    settings = loadSettings(argv);
+    settings = loadSettings(rest);
   } catch (err) {
-    const usage = (err as { usage?: boolean }).usage;
-    process.stderr.write(`${usage ? '' : 'tsvirtd: '}${(err as Error).message}\n`);
-    process.exit(usage ? 0 : 2);
+    // --help is an answer, not an error: it goes to stdout, as every GNU tool's does.
+    if ((err as { usage?: boolean }).usage) {
+      process.stdout.write(`${(err as Error).message}\n  --driver MODULE          load a third-party driver module (repeatable)\n`, () => process.exit(0));
+      return;
+    }
+    process.stderr.write(`tsvirtd: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  try {
+    await loadDriverModules(drivers);
+  } catch (err) {
+    process.stderr.write(`tsvirtd: ${(err as Error).message}\n`);
+    process.exit(2);
   }
   installLastResortHandlers();
   let handle: Awaited<ReturnType<typeof runDaemon>>;
@@ -110,11 +123,25 @@ export async function main(argv: string[]): Promise<void> {
     );
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
+  // Started by `npx tsvirtd`: a signal to npm does not reach this process, npm's exit does.
+  watchNpmLauncher(() => onSignal('npm launcher exited'));
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGHUP', () => log.info('SIGHUP ignored'));
   if (!settings.stdio) {
     process.stderr.write(`tsvirtd: listening on ${JSON.stringify(handle.daemon.addresses)}\n`);
   }
+}
+
+/** Splits `--driver MODULE` / `--driver=MODULE` (tsvirtd's own, repeatable) from the other flags. */
+function takeDriverFlags(argv: readonly string[]): { drivers: string[]; rest: string[] } {
+  const drivers: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--driver' && i + 1 < argv.length) drivers.push(argv[++i]);
+    else if (argv[i].startsWith('--driver=')) drivers.push(argv[i].slice('--driver='.length));
+    else rest.push(argv[i]);
+  }
+  return { drivers, rest };
 }
 
 if (require.main === module) void main(process.argv.slice(2));
