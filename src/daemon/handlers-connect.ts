@@ -30,18 +30,11 @@ export const CONNECT_HANDLERS: HandlerTable = {
   },
   CONNECT_OPEN: async (ctx, { name, flags }) => ctx.open(name, flags),
   CONNECT_CLOSE: async (ctx) => ctx.close(),
-  CONNECT_GET_TYPE: async (ctx) => ({ type: await ctx.conn().getType() }),
-  CONNECT_GET_VERSION: async (ctx) => ({ hv_ver: BigInt(await ctx.conn().getVersion()) }),
-  CONNECT_GET_LIB_VERSION: async (ctx) => ({ lib_ver: BigInt(await ctx.conn().getLibVersion()) }),
-  CONNECT_GET_HOSTNAME: async (ctx) => ({ hostname: await ctx.conn().getHostname() }),
+  CONNECT_GET_LIB_VERSION: async (ctx) => ({ lib_ver: await ctx.conn().getLibVersion() }),
   CONNECT_GET_URI: async (ctx) => ({ uri: await ctx.conn().getURI() }),
   CONNECT_IS_SECURE: async (ctx) => {
     ctx.conn();
     return { secure: ctx.isSecure() ? 1 : 0 };
-  },
-  NODE_GET_INFO: async (ctx) => {
-    const n = await ctx.conn().getNodeInfo();
-    return { ...n, memory: BigInt(n.memory) };
   },
   // tsvirt has no security driver: libvirt then reports an empty model and label.
   NODE_GET_SECURITY_MODEL: async (ctx) => {

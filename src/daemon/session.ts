@@ -13,7 +13,6 @@ import { moduleLogger } from '../util/logger';
 import { parseUri } from '../util/uri';
 import { VirError } from '../util/vir-error';
 import { encodeArgs, encodeRet, decodeArgs, type ProcedureDef } from '../remote/protocol/procedure';
-import { isHighPriority } from '../remote/protocol/priority';
 import { REMOTE_PROCEDURES, procedureByNumber } from '../remote/protocol/table';
 import { remoteErrorWire, virErrorToRemoteError } from '../remote/protocol/types';
 import { KeepaliveMonitor, type KeepaliveOptions } from '../remote/rpc/keepalive';
@@ -279,7 +278,7 @@ export class ClientSession {
       this.replyError(h, rpcErr(`cannot decode arguments of ${proc.name}: ${(err as Error).message}`));
       return;
     }
-    const call: Queued = { header: h, proc, args, high: isHighPriority(proc.name), bytes: frame.length };
+    const call: Queued = { header: h, proc, args, high: proc.priority === 'high', bytes: frame.length };
     if (this.canStart(call)) {
       this.start(call);
     } else {

@@ -34,6 +34,8 @@ export interface HypervisorDriver {
   connectGetURI?(): Promise<string>;
   /** virNodeGetInfo. */
   nodeGetInfo?(): Promise<NodeInfo>;
+  /** virConnectGetCapabilities: the host and guest capabilities XML (`<capabilities>`). */
+  connectGetCapabilities?(): Promise<string>;
   /** virConnectListAllDomains; `flags` are VIR_CONNECT_LIST_DOMAINS_* filters. */
   connectListAllDomains?(flags: number): Promise<DomainRef[]>;
 
@@ -56,6 +58,15 @@ export interface HypervisorDriver {
   domainDestroy?(dom: DomainRef, flags: number): Promise<void>;
   /** virDomainSuspend. */
   domainSuspend?(dom: DomainRef): Promise<void>;
+  /**
+   * virDomainShutdownFlags: asks the guest to power off (ACPI power button) and returns without
+   * waiting; `flags` are VIR_DOMAIN_SHUTDOWN_* methods, 0 = the driver's default.
+   */
+  domainShutdown?(dom: DomainRef, flags: number): Promise<void>;
+  /** virDomainReboot: asks the guest to reboot; `flags` are VIR_DOMAIN_REBOOT_* methods. */
+  domainReboot?(dom: DomainRef, flags: number): Promise<void>;
+  /** virDomainReset: resets the virtual hardware at once, as the reset button does. */
+  domainReset?(dom: DomainRef, flags: number): Promise<void>;
   /** virDomainResume. */
   domainResume?(dom: DomainRef): Promise<void>;
   /** virDomainGetInfo. */

@@ -143,6 +143,11 @@ export class Connect {
     return dispatch(this.#core, this.spec('virNodeGetInfo'), 'nodeGetInfo', (f) => f());
   }
 
+  /** virConnectGetCapabilities: the `<capabilities>` XML describing the host and the guests it runs. */
+  async getCapabilities(): Promise<string> {
+    return dispatch(this.#core, this.spec('virConnectGetCapabilities'), 'connectGetCapabilities', (f) => f());
+  }
+
   /** virConnectListAllDomains with ListAllDomainsFlags filters. */
   async listAllDomains(flags = 0): Promise<Domain[]> {
     const refs = await dispatch(this.#core, this.spec('virConnectListAllDomains', { flags }), 'connectListAllDomains', (f) => f(flags));

@@ -69,6 +69,35 @@ export class Domain {
     await dispatch(this.core, this.spec(flags ? 'virDomainDestroyFlags' : 'virDomainDestroy', { mutating: true, flags }), 'domainDestroy', (f) => f(this.#ref, flags));
   }
 
+  /**
+   * virDomainShutdown: asks the guest OS to power off (ACPI power button) and returns at once;
+   * the domain stops when the guest has shut down. A guest that ignores ACPI keeps running.
+   */
+  async shutdown(): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainShutdown', { mutating: true }), 'domainShutdown', (f) => f(this.#ref, 0));
+  }
+
+  /**
+   * virDomainShutdownFlags: as shutdown(), choosing the method with VIR_DOMAIN_SHUTDOWN_* flags
+   * (0 = the driver's default; a driver refuses the methods it does not have).
+   */
+  async shutdownFlags(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainShutdownFlags', { mutating: true, flags }), 'domainShutdown', (f) => f(this.#ref, flags));
+  }
+
+  /**
+   * virDomainReboot: asks the guest OS to reboot and returns at once; the domain keeps running
+   * (same id) through the reboot. `flags` are VIR_DOMAIN_REBOOT_* methods, 0 = default.
+   */
+  async reboot(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainReboot', { mutating: true, flags }), 'domainReboot', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainReset: resets the virtual machine at once, without the guest's cooperation. */
+  async reset(flags = 0): Promise<void> {
+    await dispatch(this.core, this.spec('virDomainReset', { mutating: true, flags }), 'domainReset', (f) => f(this.#ref, flags));
+  }
+
   /** virDomainSuspend: pauses the vCPUs. */
   async suspend(): Promise<void> {
     await dispatch(this.core, this.spec('virDomainSuspend', { mutating: true }), 'domainSuspend', (f) => f(this.#ref));

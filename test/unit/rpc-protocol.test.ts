@@ -46,8 +46,12 @@ const LISTED = [
   149, 150, 151, 157, 163, 164, 182, 183, 184, 196, 212, 232, 233, 235, 236, 273, 298, 316, 317, 318, 350, 360, 361,
   426, 440, 441, 442,
 ];
-/** Added for driver slots wire-protocol.md does not list: NODE_GET_INFO, DOMAIN_UNDEFINE_FLAGS, DOMAIN_DESTROY_FLAGS. */
-const SLOT_EXTRAS = [6, 231, 234];
+/**
+ * Added for driver slots and features wire-protocol.md does not list: NODE_GET_INFO,
+ * DOMAIN_UNDEFINE_FLAGS, DOMAIN_DESTROY_FLAGS, CONNECT_GET_CAPABILITIES, DOMAIN_REBOOT,
+ * DOMAIN_SHUTDOWN, DOMAIN_RESET, DOMAIN_SHUTDOWN_FLAGS, and the SASL exchange (67-69).
+ */
+const SLOT_EXTRAS = [6, 231, 234, 7, 27, 33, 245, 258, 67, 68, 69];
 
 describe('remote_protocol structures', () => {
   it('maps remote_uuid to the canonical lower-case string', () => {
@@ -157,7 +161,7 @@ describe('remote_protocol structures', () => {
 
   it('describes the reply bodies stock clients expect', () => {
     const info = REMOTE_PROCEDURES.DOMAIN_GET_INFO;
-    const body = encodeRet(info, { state: 1, maxMem: 2n ** 40n, memory: 1048576n, nrVirtCpu: 2, cpuTime: 2n ** 60n });
+    const body = encodeRet(info, { state: 1, maxMem: 2 ** 40, memory: 1048576, nrVirtCpu: 2, cpuTime: 2n ** 60n });
     expect(body.length).toBe(4 + 8 + 8 + 4 + 8);
     expect(decodeRet(info, body).cpuTime).toBe(2n ** 60n);
     const label = REMOTE_PROCEDURES.DOMAIN_GET_SECURITY_LABEL;

@@ -48,3 +48,12 @@ export function requireNvramForReset(def: DomainDef, domain: ErrorDomain): void 
   if (domainHasNvram(def)) return;
   throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, domain, `cannot reset NVRAM of domain '${def.name}': it has no NVRAM`);
 }
+
+/** virDomainShutdownFlagValues / virDomainRebootFlagValues (the same bits for both calls). */
+export const PowerFlags = {
+  ACPI_POWER_BTN: 1 << 0,
+  GUEST_AGENT: 1 << 1,
+  INITCTL: 1 << 2,
+  SIGNAL: 1 << 3,
+  PARAVIRT: 1 << 4,
+} as const;

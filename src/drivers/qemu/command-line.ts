@@ -38,7 +38,8 @@ const TOP_LEVEL = new Set([
 ]);
 /** `<features>` children that match what QEMU's x86 machines do by default. */
 const DEFAULT_FEATURES = new Set(['acpi', 'apic', 'pae']);
-const EMULATORS: Record<string, string> = {
+/** The emulator binary of each guest architecture. */
+export const EMULATORS: Record<string, string> = {
   x86_64: '/usr/bin/qemu-system-x86_64',
   i686: '/usr/bin/qemu-system-i386',
 };

@@ -14,6 +14,8 @@ export interface QemuProcess {
   qmp: QmpClient | null;
   /** True once the driver itself decided to stop this process (no "crashed" report then). */
   stopping: boolean;
+  /** A reboot is under way: the guest's next power-off is a reset, not the end (see power.ts). */
+  fakeReboot?: boolean;
 }
 
 /** One domain: what every driver tracks, plus its QEMU process and running job. */

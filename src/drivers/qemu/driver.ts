@@ -2,6 +2,7 @@
  * The QEMU hypervisor driver table: one object per connection, over the process-wide state of
  * its URI. Slots check the flags they understand and delegate to the feature modules.
  */
+import * as power from './power';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -199,6 +200,10 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
       return st.ref(d);
     },
     domainDestroy: async (dom, flags) => life.destroy(st, dom, flags),
+    domainShutdown: async (dom, flags) => power.shutdown(st, dom, flags),
+    domainReboot: async (dom, flags) => power.reboot(st, dom, flags),
+    domainReset: async (dom, flags) => power.reset(st, dom, flags),
+    connectGetCapabilities: async () => power.capabilitiesXML(),
     domainSuspend: async (dom) => life.suspend(st, dom),
     domainResume: async (dom) => life.resume(st, dom),
     domainGetInfo: async (dom) => life.getInfo(st, dom),

@@ -117,6 +117,11 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
   /** Hooks QMP events of a guest's monitor to state changes and lifecycle events. */
   watchMonitor(d: QemuDomain, qmp: QmpClient): void {
     qmp.on('event', (ev: QmpEvent) => {
+      if (ev.event === 'SHUTDOWN' && d.proc?.fakeReboot) {
+        // A reboot's power-off: power.ts resets and resumes the guest, which keeps running.
+        d.proc.fakeReboot = false;
+        return;
+      }
       if (ev.event === 'SHUTDOWN' && d.proc?.qmp === qmp && !d.proc.stopping) {
         d.proc.stopping = true;
         this.markStopped(d, ShutoffReason.SHUTDOWN, EventDetail.stopped.SHUTDOWN);

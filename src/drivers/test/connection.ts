@@ -1,6 +1,8 @@
 /**
  * One open test driver connection: the full driver table over a (possibly shared) TestState.
  */
+import { formatCapabilitiesXML } from '../../conf/capabilities-xml';
+import * as power from './power';
 import { hostname } from 'node:os';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { TypedParamType, type TypedParameter } from '../../util/typed-params';
@@ -101,6 +103,13 @@ export class TestConnection implements HypervisorDriver {
     return { ...this.state.node };
   }
 
+  /** virConnectGetCapabilities: the fixture's node as host, one i686/x86_64 "test" guest each. */
+  async connectGetCapabilities(): Promise<string> {
+    const n = this.state.node;
+    const guest = (arch: string, wordsize: number) => ({ osType: 'hvm', arch, wordsize, machines: [], domainTypes: ['test'] });
+    return formatCapabilitiesXML({ arch: 'i686', cpus: n.cpus, memoryKiB: n.memory }, [guest('i686', 32), guest('x86_64', 64)]);
+  }
+
   /** virConnectListAllDomains. */
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     return life.listAll(this.state, flags);
@@ -161,6 +170,21 @@ export class TestConnection implements HypervisorDriver {
   /** virDomainDestroyFlags. */
   async domainDestroy(dom: DomainRef, flags: number): Promise<void> {
     life.destroy(this.state, dom, flags);
+  }
+
+  /** virDomainShutdownFlags. */
+  async domainShutdown(dom: DomainRef, flags: number): Promise<void> {
+    power.shutdown(this.state, dom, flags);
+  }
+
+  /** virDomainReboot. */
+  async domainReboot(dom: DomainRef, flags: number): Promise<void> {
+    power.reboot(this.state, dom, flags);
+  }
+
+  /** virDomainReset. */
+  async domainReset(dom: DomainRef, flags: number): Promise<void> {
+    power.reset(this.state, dom, flags);
   }
 
   /** virDomainSuspend. */

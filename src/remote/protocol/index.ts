@@ -6,6 +6,6 @@ export * from './procedure';
 export { CONNECT_PROCEDURES } from './procedures-connect';
 export { DOMAIN_PROCEDURES } from './procedures-domain';
 export { SAVE_JOB_PROCEDURES } from './procedures-save-job';
+export { AUTH_PROCEDURES } from './procedures-auth';
 export { EVENT_PROCEDURES } from './procedures-events';
 export * from './table';
-export * from './priority';

@@ -5,8 +5,8 @@ import {
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_MODEL_MAX,
 } from './constants';
-import { defineProcedure as proc } from './procedure';
-import { nonnullDomain, nonnullString, remoteString } from './types';
+import { HIGH, all, defineProcedure as proc, maps } from './procedure';
+import { nonnullDomain, nonnullString, remoteString, uhyperNumber } from './types';
 
 const s = xdr.struct;
 
@@ -31,7 +31,7 @@ const model32 = xdr.transform(
 const nodeInfoRet = s(
   {
     model: model32,
-    memory: xdr.uhyper,
+    memory: uhyperNumber,
     cpus: xdr.int,
     mhz: xdr.int,
     nodes: xdr.int,
@@ -46,9 +46,22 @@ const nodeInfoRet = s(
 export const CONNECT_PROCEDURES = {
   CONNECT_OPEN: proc(1, 'CONNECT_OPEN', s({ name: remoteString, flags: xdr.uint }, 'remote_connect_open_args')),
   CONNECT_CLOSE: proc(2, 'CONNECT_CLOSE'),
-  CONNECT_GET_TYPE: proc(3, 'CONNECT_GET_TYPE', xdr.xvoid, s({ type: nonnullString }, 'remote_connect_get_type_ret')),
-  NODE_GET_INFO: proc(6, 'NODE_GET_INFO', xdr.xvoid, nodeInfoRet),
-  CONNECT_GET_VERSION: proc(4, 'CONNECT_GET_VERSION', xdr.xvoid, s({ hv_ver: xdr.uhyper }, 'remote_connect_get_version_ret')),
+  CONNECT_GET_TYPE: proc(3, 'CONNECT_GET_TYPE', xdr.xvoid, s({ type: nonnullString }, 'remote_connect_get_type_ret'), all(HIGH, maps('connectGetType', 'connect.getType', [], 'type'))),
+  NODE_GET_INFO: proc(6, 'NODE_GET_INFO', xdr.xvoid, nodeInfoRet, all(HIGH, maps('nodeGetInfo', 'connect.getNodeInfo', [], '*'))),
+  CONNECT_GET_CAPABILITIES: proc(
+    7,
+    'CONNECT_GET_CAPABILITIES',
+    xdr.xvoid,
+    s({ capabilities: nonnullString }, 'remote_connect_get_capabilities_ret'),
+    maps('connectGetCapabilities', 'connect.getCapabilities', [], 'capabilities'),
+  ),
+  CONNECT_GET_VERSION: proc(
+    4,
+    'CONNECT_GET_VERSION',
+    xdr.xvoid,
+    s({ hv_ver: uhyperNumber }, 'remote_connect_get_version_ret'),
+    all(HIGH, maps('connectGetVersion', 'connect.getVersion', [], 'hv_ver')),
+  ),
   CONNECT_LIST_DEFINED_DOMAINS: proc(
     21,
     'CONNECT_LIST_DEFINED_DOMAINS',
@@ -68,14 +81,21 @@ export const CONNECT_PROCEDURES = {
     s({ ids: xdr.array(xdr.int, REMOTE_DOMAIN_LIST_MAX) }, 'remote_connect_list_domains_ret'),
   ),
   CONNECT_NUM_OF_DOMAINS: proc(51, 'CONNECT_NUM_OF_DOMAINS', xdr.xvoid, s({ num: xdr.int }, 'remote_connect_num_of_domains_ret')),
-  CONNECT_GET_HOSTNAME: proc(59, 'CONNECT_GET_HOSTNAME', xdr.xvoid, s({ hostname: nonnullString }, 'remote_connect_get_hostname_ret')),
+  CONNECT_GET_HOSTNAME: proc(
+    59,
+    'CONNECT_GET_HOSTNAME',
+    xdr.xvoid,
+    s({ hostname: nonnullString }, 'remote_connect_get_hostname_ret'),
+    all(HIGH, maps('connectGetHostname', 'connect.getHostname', [], 'hostname')),
+  ),
   CONNECT_SUPPORTS_FEATURE: proc(
     60,
     'CONNECT_SUPPORTS_FEATURE',
     s({ feature: xdr.int }, 'remote_connect_supports_feature_args'),
     s({ supported: xdr.int }, 'remote_connect_supports_feature_ret'),
+    HIGH,
   ),
-  CONNECT_GET_URI: proc(110, 'CONNECT_GET_URI', xdr.xvoid, s({ uri: nonnullString }, 'remote_connect_get_uri_ret')),
+  CONNECT_GET_URI: proc(110, 'CONNECT_GET_URI', xdr.xvoid, s({ uri: nonnullString }, 'remote_connect_get_uri_ret'), HIGH),
   NODE_GET_SECURITY_MODEL: proc(
     122,
     'NODE_GET_SECURITY_MODEL',
@@ -84,19 +104,22 @@ export const CONNECT_PROCEDURES = {
       { model: xdr.charString(REMOTE_SECURITY_MODEL_MAX), doi: xdr.charString(REMOTE_SECURITY_DOI_MAX) },
       'remote_node_get_security_model_ret',
     ),
+    HIGH,
   ),
-  CONNECT_IS_SECURE: proc(149, 'CONNECT_IS_SECURE', xdr.xvoid, s({ secure: xdr.int }, 'remote_connect_is_secure_ret')),
+  CONNECT_IS_SECURE: proc(149, 'CONNECT_IS_SECURE', xdr.xvoid, s({ secure: xdr.int }, 'remote_connect_is_secure_ret'), HIGH),
   CONNECT_GET_LIB_VERSION: proc(
     157,
     'CONNECT_GET_LIB_VERSION',
     xdr.xvoid,
-    s({ lib_ver: xdr.uhyper }, 'remote_connect_get_lib_version_ret'),
+    s({ lib_ver: uhyperNumber }, 'remote_connect_get_lib_version_ret'),
+    HIGH,
   ),
   CONNECT_LIST_ALL_DOMAINS: proc(
     273,
     'CONNECT_LIST_ALL_DOMAINS',
     s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_domains_args'),
     s({ domains: xdr.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_domains_ret'),
+    HIGH,
   ),
   CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, 'CONNECT_REGISTER_CLOSE_CALLBACK'),
   CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, 'CONNECT_UNREGISTER_CLOSE_CALLBACK'),

@@ -36,6 +36,14 @@ export const nonnullDomain: XdrType<WireDomain> = xdr.struct(
 /** remote_domain: optional domain. */
 export const remoteDomain = xdr.optional(nonnullDomain);
 
+/**
+ * `unsigned hyper` for counters the driver layer keeps as JS numbers (sizes, times, versions):
+ * exact up to 2^53, far beyond any memory size or job counter.
+ */
+export const uhyperNumber: XdrType<number> = xdr.transform(xdr.uhyper, Number, (n: number) => BigInt(Math.max(0, Math.trunc(n))), 'unsigned hyper');
+/** An `int` libvirt uses as a boolean (is_active, result, ...). */
+export const intBool: XdrType<boolean> = xdr.transform(xdr.int, (v: number) => v !== 0, (b: boolean) => (b ? 1 : 0), 'int');
+
 /** remote_nonnull_network. */
 export const nonnullNetwork = xdr.struct({ name: nonnullString, uuid: remoteUuid }, 'remote_nonnull_network');
 /** remote_network: optional network. */
