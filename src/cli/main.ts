@@ -109,6 +109,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   };
   process.on('SIGINT', onSigint);
   try {
+    // As virsh: a URI that was named is connected to before any command runs, and a failure
+    // ends tsvirsh (status 1) with nothing run. Without one, commands that need no hypervisor
+    // (help, save-image-verify) still work.
+    if (!interactive && shell.hasUri && !(await shell.connectFirst())) return 1;
     if (opts.rest.length === 1) return (await shell.runString(opts.rest[0])) ? 0 : 1;
     if (opts.rest.length > 1) return (await shell.runWords([opts.rest])) ? 0 : 1;
     const { runInteractive } = await import('./interactive');

@@ -242,6 +242,22 @@ export class Shell implements CommandContext {
     return this.runWords(chain);
   }
 
+  /** True when a URI was named (-c or the environment), not left to the library's probe. */
+  get hasUri(): boolean {
+    return this.#uri !== undefined;
+  }
+
+  /** Opens the connection now; false (errors printed) when it cannot be opened. */
+  async connectFirst(): Promise<boolean> {
+    try {
+      await this.connection();
+      return true;
+    } catch (err) {
+      if (!(err instanceof ReportedError)) this.error(isVirError(err) ? err.message : describe(err));
+      return false;
+    }
+  }
+
   /** Domain names for completion; empty when no connection is open or listing fails. */
   async domainNames(): Promise<string[]> {
     const conn = this.#conn;

@@ -10,7 +10,6 @@ const uri: CommandDef = {
   name: 'uri',
   group: 'host',
   help: 'print the hypervisor canonical URI',
-  desc: 'Prints the hypervisor canonical URI.',
   opts: [],
   async handler(ctx) {
     const conn = await ctx.connection();

@@ -24,16 +24,28 @@ const list: CommandDef = {
   opts: [
     { name: 'inactive', type: 'bool', help: 'list inactive domains' },
     { name: 'all', type: 'bool', help: 'list inactive & active domains' },
+    { name: 'transient', type: 'bool', help: 'list transient domains' },
+    { name: 'persistent', type: 'bool', help: 'list persistent domains' },
+    // virsh's --with(out)-snapshot, --with(out)-checkpoint and --(no-)autostart: no API in tsvirt yet.
+    { name: 'state-running', type: 'bool', help: 'list domains in running state' },
+    { name: 'state-paused', type: 'bool', help: 'list domains in paused state' },
+    { name: 'state-shutoff', type: 'bool', help: 'list domains in shutoff state' },
+    { name: 'state-other', type: 'bool', help: 'list domains in other states' },
+    { name: 'with-managed-save', type: 'bool', help: 'list domains with managed save state' },
+    { name: 'without-managed-save', type: 'bool', help: 'list domains without managed save' },
     { name: 'uuid', type: 'bool', help: "list uuid's only" },
     { name: 'name', type: 'bool', help: 'list domain names only' },
     { name: 'id', type: 'bool', help: 'list domain IDs only' },
     { name: 'table', type: 'bool', help: 'list table (default)' },
+    { name: 'managed-save', type: 'bool', help: 'mark inactive domains with managed save state' },
+    { name: 'title', type: 'bool', help: 'show domain title' },
   ],
   async handler(ctx, cmd) {
     const conn = await ctx.connection();
     let flags: number = ListAllDomainsFlags.ACTIVE;
     if (optBool(cmd, 'all')) flags = 0;
     else if (optBool(cmd, 'inactive')) flags = ListAllDomainsFlags.INACTIVE;
+    for (const [opt, flag] of LIST_FILTERS) if (optBool(cmd, opt)) flags |= flag;
     const doms = sortDomains(await conn.listAllDomains(flags));
     const byUuid = optBool(cmd, 'uuid');
     const byName = optBool(cmd, 'name');
@@ -53,13 +65,37 @@ const list: CommandDef = {
       return;
     }
     const rows: string[][] = [];
+    const markSaved = optBool(cmd, 'managed-save');
+    const title = optBool(cmd, 'title');
     for (const d of doms) {
       const st = await d.getState();
-      rows.push([d.id === -1 ? '-' : String(d.id), d.name, stateName(st.state)]);
+      let state = stateName(st.state);
+      if (markSaved && d.id === -1 && (await d.hasManagedSaveImage().catch(() => false))) state = 'saved';
+      const row = [d.id === -1 ? '-' : String(d.id), d.name, state];
+      if (title) row.push(titleFromXml(await d.getXMLDesc().catch(() => '')));
+      rows.push(row);
     }
-    ctx.print(formatTable(ctx.quiet ? null : ['Id', 'Name', 'State'], rows));
+    const header = title ? ['Id', 'Name', 'State', 'Title'] : ['Id', 'Name', 'State'];
+    ctx.print(formatTable(ctx.quiet ? null : header, rows));
   },
 };
+
+/** list's filter options and the virConnectListAllDomains flags they add. */
+const LIST_FILTERS: ReadonlyArray<readonly [string, number]> = [
+  ['persistent', ListAllDomainsFlags.PERSISTENT],
+  ['transient', ListAllDomainsFlags.TRANSIENT],
+  ['state-running', ListAllDomainsFlags.RUNNING],
+  ['state-paused', ListAllDomainsFlags.PAUSED],
+  ['state-shutoff', ListAllDomainsFlags.SHUTOFF],
+  ['state-other', ListAllDomainsFlags.OTHER],
+  ['with-managed-save', ListAllDomainsFlags.MANAGEDSAVE],
+  ['without-managed-save', ListAllDomainsFlags.NO_MANAGEDSAVE],
+];
+
+/** The domain's <title>, as virsh shows it in list --title (empty when there is none). */
+function titleFromXml(xml: string): string {
+  return /<title>([^<]*)<\/title>/.exec(xml)?.[1] ?? '';
+}
 
 /** The guest OS type from the domain XML (virDomainGetOSType is not in tsvirt's API). */
 function osTypeFromXml(xml: string): string | undefined {
