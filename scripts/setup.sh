@@ -42,3 +42,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The Linux test guest (kernel + initramfs from Debian packages) the QEMU tests and the demo boot.
+[ "$purpose" = bench ] || bash scripts/build-guest.sh
