@@ -7,6 +7,11 @@ import type { DomainDef } from '../../conf/domain-xml';
 import { attr, child, children, textOf, type XmlElement } from '../../conf/xml-tree';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { memoryBackendArgs } from './memory-backend';
+import { escapeOptionValue as esc } from './qemu-option';
+
+// Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
+export { hasSharedRamFile, parseMemoryBacking, ramBackendMatcher, type MemoryBacking } from './memory-backend';
 
 /** What the command line needs besides the definition. */
 export interface CommandLineContext {
@@ -48,10 +53,6 @@ function unsupported(detail: string): VirError {
   return VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, detail);
 }
 
-/** QEMU's `-opt a=b,c=d` value escaping: commas are doubled. */
-function esc(value: string): string {
-  return value.replace(/,/g, ',,');
-}
 
 function checkOs(def: DomainDef): { arch: string; machine: string } {
   if (def.os.type !== 'hvm') throw unsupported(`os type '${def.os.type}' is not supported by the QEMU driver`);
@@ -64,68 +65,6 @@ function checkOs(def: DomainDef): { arch: string; machine: string } {
     throw unsupported(`element <os/${el.name}> is not supported`);
   }
   return { arch, machine: def.os.machine ?? 'pc' };
-}
-
-/** `<memoryBacking>` as tsvirt understands it: where guest RAM lives and whether it is shared. */
-export interface MemoryBacking {
-  source: string;
-  shared: boolean;
-}
-
-/** Reads `<memoryBacking>`; CONFIG_UNSUPPORTED for what tsvirt does not model. Undefined when absent. */
-export function parseMemoryBacking(def: DomainDef): MemoryBacking | undefined {
-  const mb = child(def.tree, 'memoryBacking');
-  if (!mb) return undefined;
-  let source = 'anonymous';
-  let shared = false;
-  for (const el of children(mb)) {
-    if (el.name === 'source') source = attr(el, 'type') ?? 'anonymous';
-    else if (el.name === 'access') shared = attr(el, 'mode') === 'shared';
-    else throw unsupported(`element <memoryBacking/${el.name}> is not supported`);
-  }
-  return { source, shared };
-}
-
-/**
- * True when guest RAM sits in a shared memfd or file backend that another process can open
- * through /proc/PID/fd: what the region save layout copies from and restores into.
- */
-export function hasSharedRamFile(def: DomainDef): boolean {
-  const mb = parseMemoryBacking(def);
-  return !!mb && mb.shared && (mb.source === 'memfd' || mb.source === 'file');
-}
-
-/** QEMU's name for the memfd of a `memory-backend-memfd` (its type name), as /proc shows it. */
-const MEMFD_LINK = '/memfd:memory-backend-memfd (deleted)';
-
-/**
- * Recognises, among a QEMU process's open files (/proc/PID/fd link targets), the RAM backend
- * tsvirt gave it for `def`: the memfd QEMU names after its backend type, or the unlinked file
- * QEMU creates in `memoryDir` for the "pc.ram" backend. Never by size: a raw disk of the guest's
- * RAM size is open in the same process. Null when RAM is in no backend tsvirt can open this way.
- */
-export function ramBackendMatcher(def: DomainDef, memoryDir: string): ((linkTarget: string) => boolean) | null {
-  if (!hasSharedRamFile(def)) return null;
-  const mb = parseMemoryBacking(def)!;
-  if (mb.source === 'memfd') return (t) => t === MEMFD_LINK;
-  const prefix = `${memoryDir.replace(/\/+$/, '')}/qemu_back_mem.pc.ram.`;
-  return (t) => t.startsWith(prefix) && t.endsWith(' (deleted)') && !t.slice(prefix.length, -' (deleted)'.length).includes('/');
-}
-
-function memoryBackend(def: DomainDef, ctx: CommandLineContext): string[] {
-  if (ctx.ramFromFile) return ['-object', `memory-backend-file,id=pc.ram,size=${def.memory}K,mem-path=${esc(ctx.ramFromFile)},share=off`];
-  const mb = parseMemoryBacking(def);
-  if (!mb) return [];
-  const { source, shared } = mb;
-  const size = `${def.memory}K`;
-  const share = `share=${shared ? 'on' : 'off'}`;
-  // libvirt names the machine's RAM backend "pc.ram"; keeping it lets images move between them.
-  if (source === 'memfd') return ['-object', `memory-backend-memfd,id=pc.ram,size=${size},${share}`];
-  if (source === 'file') {
-    return ['-object', `memory-backend-file,id=pc.ram,size=${size},mem-path=${esc(ctx.memoryDir)},${share}`];
-  }
-  if (source === 'anonymous') return shared ? ['-object', `memory-backend-ram,id=pc.ram,size=${size},share=on`] : [];
-  throw unsupported(`memory backing source type '${source}' is not supported`);
 }
 
 function diskArgs(el: XmlElement, index: number, machine: string): string[] {
@@ -240,7 +179,7 @@ export function buildQemuCommand(def: DomainDef, ctx: CommandLineContext): QemuC
     throw unsupported(`domain type '${def.type}' is not supported by the QEMU driver`);
   }
   const { arch, machine } = checkOs(def);
-  const backend = memoryBackend(def, ctx);
+  const backend = memoryBackendArgs(def, ctx);
   const machineOpt = `${machine},accel=${accel}${backend.length ? ',memory-backend=pc.ram' : ''}`;
   const devices = deviceArgs(def, machine, arch);
   const args = [
