@@ -83,6 +83,10 @@ async function watchProgress<T>(ctx: CommandContext, dom: Domain, label: string,
     show(100);
     if (tty && ctx.quiet) out.write('\n');
     return result;
+  } catch (err) {
+    // A redrawn bar has no newline of its own: end its line before the error is printed.
+    if (tty && last >= 0) out.write('\n');
+    throw err;
   } finally {
     finished = true;
     await poller;

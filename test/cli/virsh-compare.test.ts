@@ -44,7 +44,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 function run(cmd: string, args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, XDG_CACHE_HOME: dir };
+    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: dir };
     for (const k of ['LIBVIRT_DEFAULT_URI', 'VIRSH_DEFAULT_CONNECT_URI', 'TSVIRT_DEFAULT_URI']) delete env[k];
     const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
