@@ -5,12 +5,14 @@
 
 Every file and directory is BACKING's. Writing "write N" to MOUNTPOINT/.fault makes every write
 that reaches byte N of a file fail with EIO; "read N" does the same for reads; "fsync N" fails
-the fsync of every file of N bytes or more; "off" clears it. This is the error a dying disk gives, which a full filesystem
+the fsync of every file of N bytes or more; "slow N" makes every read take N ms more (a slow
+disk, so a restore lasts long enough to be interrupted); "off" clears it. This is the error a dying disk gives, which a full filesystem
 (ENOSPC) does not.
 """
 import errno
 import os
 import sys
+import time
 
 from fusepy import FUSE, FuseOSError, Operations
 
@@ -89,6 +91,8 @@ class EioFs(Operations):
 
     def read(self, path, size, offset, fh):
         self._fail('read', offset + size)
+        if self.mode[0] == 'slow':
+            time.sleep(self.mode[1] / 1000)
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):

@@ -105,7 +105,7 @@ export function smallDisk(parent: string, label: string, mib: number): { dir: st
 /** A directory whose I/O can be made to fail with EIO (test/helpers/eio-fs.py over FUSE). */
 export interface EioDisk {
   dir: string;
-  /** "write N" / "read N": I/O reaching byte N of any file fails; "fsync N": the fsync of a file of N bytes or more fails; "off". */
+  /** "write N" / "read N": I/O reaching byte N of any file fails; "fsync N": the fsync of a file of N bytes or more fails; "slow N": reads take N ms more; "off". */
   fault(mode: string): void;
   unmount(): Promise<void>;
 }

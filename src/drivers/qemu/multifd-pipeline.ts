@@ -5,7 +5,8 @@
  * Restore replays the files into a multifd incoming migration, main stream first, verifying every
  * checksum before the driver lets the guest run.
  */
-import { stat, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { ManifestFile, SaveImageInfo } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
@@ -165,6 +166,7 @@ export class MultifdRestore implements RestorePipeline {
   }
 
   cleanup(): void {
-    void rm(this.socketPath, { force: true }).catch(() => undefined);
+    // Synchronous: the caller reports the failure right after, with nothing left in the run dir.
+    rmSync(this.socketPath, { force: true });
   }
 }

@@ -186,4 +186,5 @@ export async function reconcileRunDir(st: QemuDriverState): Promise<void> {
       log.warn({ domain: rec.name, err: (err as Error).message }, 'could not reattach to guest');
     }
   }
+  st.refreshShutoffReasons();
 }

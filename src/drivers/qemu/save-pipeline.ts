@@ -275,6 +275,19 @@ function skipBytes(fd: number, n: number): void {
 }
 
 /**
+ * SIGKILLs every process of a child's group (spawned `detached`): the shell and each program of
+ * its pipe. Killed even after the shell exited, since a pipe member may outlive it.
+ */
+function killGroup(child: ChildProcess): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* the whole group is gone */
+  }
+}
+
+/**
  * Checks a single-stream image's recorded SHA-256 while QEMU loads it: a `dd | sha256sum` child
  * reads the stream alongside QEMU (from the page cache QEMU fills), off Node's event loop. The
  * driver asks for the verdict (finish) before the guest's CPUs ever run.
@@ -288,7 +301,8 @@ class StreamChecksum {
       throw failed(`save image file '${file}' is truncated (${fileSize} bytes, expected ${piece.offset + piece.length})`);
     }
     const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} status=none | sha256sum`;
-    this.child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: killing it must reach dd too, not only the shell.
+    this.child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
     this.child.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
@@ -310,7 +324,7 @@ class StreamChecksum {
   }
 
   kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    killGroup(this.child);
   }
 }
 
@@ -411,13 +425,7 @@ class ReaderRestore implements RestorePipeline {
 
   cleanup(): void {
     this.child.stdout?.destroy();
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+    killGroup(this.child);
     this.checksum?.kill();
   }
 }

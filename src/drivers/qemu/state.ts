@@ -3,13 +3,13 @@
  * Connections of one process share it (refcounted); other processes find the same guests through
  * the config and status files, so every open reconciles memory with what is on disk.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import { ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { DomainRegistry } from '../common/domain-registry';
-import { DomainEventType, EventDetail, ShutoffReason } from '../types';
+import { DomainEventType, DomainState, EventDetail, ShutoffReason } from '../types';
 import type { QemuDomain, QemuProcess } from './domain-obj';
 import type { QmpClient, QmpEvent } from './qmp';
 import { runFiles, type QemuPaths } from './paths';
@@ -91,6 +91,21 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
         dom.reason = readShutoffReason(runFiles(this.paths, def.uuid).shutoff);
       } catch (err) {
         log.warn({ file: f, err: (err as Error).message }, 'skipping unreadable domain config');
+      }
+    }
+  }
+
+  /**
+   * Takes the shut-off reasons another process recorded (a guest it saved or stopped after this
+   * process last looked), so every open reports what the run dir says.
+   */
+  refreshShutoffReasons(): void {
+    for (const d of this.domains) {
+      if (d.proc || !d.persistent) continue;
+      const file = runFiles(this.paths, d.def.uuid).shutoff;
+      if (existsSync(file)) {
+        d.state = DomainState.SHUTOFF;
+        d.reason = readShutoffReason(file);
       }
     }
   }

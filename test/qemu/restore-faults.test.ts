@@ -1,0 +1,131 @@
+/**
+ * Faults a restore meets once QEMU runs, for every layout: QEMU SIGKILLed while it loads the
+ * image (made slow by a FUSE disk that delays reads, so the kill lands mid-load). And two
+ * processes saving one guest at the same moment. After each: a VirError, the guest's domain in a
+ * defined state, no QEMU, helper, fd or run-dir file left, and the image as it was, restoring
+ * the guest's memory once the fault is gone.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
+import { qemuPidOf } from '../../src/drivers/qemu';
+import { isPartialImageName } from '../../src/util/image-path';
+import { virErrorOf, waitFor } from '../conformance/helpers';
+import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
+import { fillRandom } from '../helpers/qemu-guest';
+import { FILL_AT, FILL_LEN, MEMFD, RAM, RAM_MIB, eioDisk, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+
+const env = setupQemuEnv('restore-faults');
+const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
+let conn: Connect;
+let disk: EioDisk;
+let seq = 0;
+
+beforeAll(async () => {
+  conn = await Connect.open('qemu:///session');
+  disk = await eioDisk(env.workDir, 'slow');
+}, 30000);
+afterAll(async () => {
+  await conn.close().catch(() => undefined);
+  await disk.unmount();
+  teardownQemuEnv(env);
+});
+afterEach(() => disk.fault('off'));
+
+type Params = Record<string, string | number>;
+const MODES: Array<[string, Params]> = [
+  ['single', {}],
+  ['zstd', { image_format: 'zstd' }],
+  ['files', { 'parallel.channels': 2 }],
+  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
+];
+
+async function guest(): Promise<Domain> {
+  const dom = await conn.defineXML(smallGuestXML(`rf-${process.pid}-${++seq}`, RAM_MIB, '', MEMFD));
+  await dom.create();
+  await dom.suspend();
+  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
+  await dom.resume();
+  return dom;
+}
+
+describe.each(MODES)('%s restore', (mode, params) => {
+  it('QEMU SIGKILLed while loading: a VirError, the domain shut off, nothing left, the image restores after', async () => {
+    const dom = await guest();
+    const file = path.join(disk.dir, `kill-${mode}.img`);
+    try {
+      const hash = ramHash(dom);
+      await dom.saveParams({ file, ...params });
+      const saved = imageSnapshot(file);
+      disk.fault('slow 25');
+      const restoring = conn.restoreParams({ file });
+      restoring.catch(() => undefined);
+      await waitFor(() => qemuPidOf(dom.uuid) !== undefined, 20000, 'the restore to start QEMU');
+      await new Promise((r) => setTimeout(r, 400));
+      const pid = qemuPidOf(dom.uuid);
+      expect(pid).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const e = await virErrorOf(restoring);
+      disk.fault('off');
+      expect([ErrorCode.OPERATION_FAILED, ErrorCode.INTERNAL_ERROR, ErrorCode.SYSTEM_ERROR]).toContain(e.code);
+      expect((await dom.getState()).state).toBe(DomainState.SHUTOFF);
+      expect([ShutoffReason.FAILED, ShutoffReason.CRASHED]).toContain((await dom.getState()).reason);
+      expect((await dom.getJobInfo()).type).toBe(0);
+      expect(qemuPidsUnder(env.root)).toEqual([]);
+      expect(processesMentioning(file)).toEqual([]);
+      expect(openFdsOn(file)).toEqual([]);
+      expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
+      expect(imageSnapshot(file)).toEqual(saved);
+      await conn.restoreParams({ file });
+      expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
+      expect(ramHash(dom)).toBe(hash);
+    } finally {
+      if (await dom.isActive()) await dom.destroy();
+      await dom.undefine();
+    }
+  }, 120000);
+});
+
+function tsvirsh(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TSVIRSH, '-c', 'qemu:///session', ...args], { env: process.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('two processes saving one guest at once', () => {
+  it('exactly one save wins; the other is refused and its earlier image kept; no partial file is left', async () => {
+    const name = `rf-two-${process.pid}`;
+    const dom = await conn.defineXML(smallGuestXML(name, RAM_MIB));
+    // Started by another process, so that neither saver finds the monitor held by this one.
+    expect((await tsvirsh(['start', name])).code).toBe(0);
+    const files = [path.join(env.workDir, 'two-a.img'), path.join(env.workDir, 'two-b.img')];
+    const earlier = files.map(() => crypto.randomBytes(50_000));
+    files.forEach((f, i) => fs.writeFileSync(f, earlier[i]));
+    const results = await Promise.all(files.map((f) => tsvirsh(['save', name, f])));
+    const won = results.findIndex((r) => r.code === 0);
+    expect(won).toBeGreaterThanOrEqual(0);
+    const lost = 1 - won;
+    expect(results[lost].code).not.toBe(0);
+    expect(results[lost].stderr).toMatch(/error: /);
+    expect(fs.readFileSync(files[won]).subarray(0, 16).toString('latin1')).toBe('LibvirtQemudSave');
+    expect(fs.readFileSync(files[lost]).equals(earlier[lost])).toBe(true);
+    expect(fs.readdirSync(env.workDir).filter(isPartialImageName)).toEqual([]);
+    const fresh = await Connect.open('qemu:///session');
+    try {
+      const d = await fresh.lookupDomainByName(name);
+      expect(await d.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.SAVED });
+      expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
+      await fresh.restore(files[won]);
+      expect((await d.getState()).state).toBe(DomainState.RUNNING);
+      await d.destroy();
+      await d.undefine();
+    } finally {
+      await fresh.close();
+    }
+  }, 120000);
+});
