@@ -30,7 +30,8 @@ export function qemuPidsUnder(root: string): number[] {
     if (!/^\d+$/.test(p)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${p}/cmdline`, 'latin1');
-      if (cmd.startsWith('/usr/bin/qemu-system') && cmd.includes(root)) {
+      // Any QEMU binary (the system's or one unpacked elsewhere, e.g. QEMU 10 from setup-qemu10.sh).
+      if (/^[^\0]*\/qemu-system-[^\0/]*\0/.test(cmd) && cmd.includes(root)) {
         const stat = fs.readFileSync(`/proc/${p}/stat`, 'latin1');
         if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.push(Number(p));
       }

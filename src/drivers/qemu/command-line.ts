@@ -7,10 +7,12 @@ import type { DomainDef } from '../../conf/domain-xml';
 import { attr, child, children, textOf, type XmlElement } from '../../conf/xml-tree';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { defaultEmulator, EMULATORS, firmwareArgs } from './emulator';
 import { memoryBackendArgs } from './memory-backend';
 import { escapeOptionValue as esc } from './qemu-option';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
+export { EMULATORS } from './emulator';
 export { hasSharedRamFile, parseMemoryBacking, ramBackendMatcher, type MemoryBacking } from './memory-backend';
 
 /** What the command line needs besides the definition. */
@@ -43,12 +45,6 @@ const TOP_LEVEL = new Set([
 ]);
 /** `<features>` children that match what QEMU's x86 machines do by default. */
 const DEFAULT_FEATURES = new Set(['acpi', 'apic', 'pae']);
-/** The emulator binary of each guest architecture. */
-export const EMULATORS: Record<string, string> = {
-  x86_64: '/usr/bin/qemu-system-x86_64',
-  i686: '/usr/bin/qemu-system-i386',
-};
-
 function unsupported(detail: string): VirError {
   return VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, detail);
 }
@@ -117,7 +113,7 @@ function chardevArgs(el: XmlElement, id: string): string[] {
 
 function deviceArgs(def: DomainDef, machine: string, arch: string): { emulator: string; args: string[] } {
   const devs = child(def.tree, 'devices');
-  let emulator = EMULATORS[arch];
+  let emulator = defaultEmulator(arch);
   const args: string[] = [];
   let disks = 0;
   let serials = 0;
@@ -193,6 +189,7 @@ export function buildQemuCommand(def: DomainDef, ctx: CommandLineContext): QemuC
     '-display', 'none',
     '-qmp', `unix:${ctx.monitorPath},server=on,wait=off`,
     '-S',
+    ...firmwareArgs(devices.emulator),
     ...devices.args,
   ];
   if (ctx.incoming) args.push('-incoming', 'defer');
