@@ -1,11 +1,37 @@
 /**
  * QEMU binary capabilities, probed once per binary (path + mtime + size) and kept for the life
- * of the process, as libvirt's capability cache does.
+ * of the process, as libvirt's capability cache does. Every mode that depends on what QEMU can
+ * do asks here by name (a migration capability, a migration parameter, a backend property):
+ * never by version, so a backported or patched QEMU is judged by what it offers.
+ *
+ * Two ways in: through the monitor of a guest that is already running (free), or, when a choice
+ * has to be made before a guest starts (its RAM backend, instant restore's mapping), by starting
+ * the binary once with `-machine none` and asking over a private QMP socket, as libvirt does.
  */
-import { statSync } from 'node:fs';
-import { probeQemuCapabilities, type QemuCapabilities, type QmpClient } from './qmp';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
+import { VirError } from '../../util/vir-error';
+import { firmwareArgs } from './emulator';
+import { terminateProcess } from './process';
+import { QmpClient, probeQemuCapabilities, type QemuCapabilities } from './qmp';
 
-const cache = new Map<string, QemuCapabilities>();
+/** What tsvirt knows about one QEMU binary. */
+export interface QemuBinaryCapabilities extends QemuCapabilities {
+  /** Names of the migration parameters (`query-migrate-parameters` keys), e.g. "direct-io". */
+  migrationParameters: string[];
+  /** Properties of the `memory-backend-file` object type, e.g. "offset" (QEMU 8.1+). */
+  fileBackendProperties: string[];
+  /** Machine type names and aliases (`query-machines`). */
+  machines: string[];
+}
+
+const cache = new Map<string, Promise<QemuBinaryCapabilities>>();
+
+/** How long a probe of a binary may take (a loaded 2-core machine starts QEMU slowly). */
+const PROBE_TIMEOUT_MS = 30_000;
 
 function keyOf(binary: string): string {
   try {
@@ -16,12 +42,93 @@ function keyOf(binary: string): string {
   }
 }
 
-/** Probes through a connected monitor unless the binary is already known. */
-export async function capabilitiesFor(binary: string, qmp: QmpClient): Promise<QemuCapabilities> {
+function namesFrom(reply: unknown, key: string): string[] {
+  if (!Array.isArray(reply)) return [];
+  const out: string[] = [];
+  for (const e of reply) {
+    const v = (e as Record<string, unknown> | null)?.[key];
+    if (typeof v === 'string') out.push(v);
+  }
+  return out;
+}
+
+/** The basic probe plus the parameters and object properties later choices depend on. */
+async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
+  const [base, params, props, machines] = await Promise.all([
+    probeQemuCapabilities(qmp),
+    qmp.execute('query-migrate-parameters'),
+    // Absent on very old QEMUs: an empty list then, and nothing depends on it being there.
+    qmp.execute('qom-list-properties', { typename: 'memory-backend-file' }).catch(() => []),
+    qmp.execute('query-machines'),
+  ]);
+  const aliases = Array.isArray(machines) ? namesFrom(machines, 'alias') : [];
+  return {
+    ...base,
+    migrationParameters: params && typeof params === 'object' && !Array.isArray(params) ? Object.keys(params) : [],
+    fileBackendProperties: namesFrom(props, 'name'),
+    machines: [...namesFrom(machines, 'name'), ...aliases],
+  };
+}
+
+function cached(binary: string, probe: () => Promise<QemuBinaryCapabilities>): Promise<QemuBinaryCapabilities> {
   const key = keyOf(binary);
   const hit = cache.get(key);
   if (hit) return hit;
-  const caps = await probeQemuCapabilities(qmp);
-  cache.set(key, caps);
-  return caps;
+  const p = probe();
+  cache.set(key, p);
+  // A failed probe is not remembered: the next caller tries again.
+  p.catch(() => cache.delete(key));
+  return p;
+}
+
+/** Probes through a connected monitor unless the binary is already known. */
+export function capabilitiesFor(binary: string, qmp: QmpClient): Promise<QemuBinaryCapabilities> {
+  return cached(binary, () => probeThrough(qmp));
+}
+
+/**
+ * The capabilities of `binary` without a guest: starts it once with `-machine none` (no RAM, no
+ * devices) on a private QMP socket, asks, and quits it. Cached like {@link capabilitiesFor}.
+ * SYSTEM_ERROR naming the binary when it cannot be started.
+ */
+export function binaryCapabilities(binary: string): Promise<QemuBinaryCapabilities> {
+  return cached(binary, () => probeBinary(binary));
+}
+
+async function probeBinary(binary: string): Promise<QemuBinaryCapabilities> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsvirt-probe-'));
+  const sock = join(dir, 'qmp');
+  const child = spawn(
+    binary,
+    [...firmwareArgs(binary), '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let qmp: QmpClient | null = null;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (err) => reject(VirError.system(ErrorDomain.QEMU, `Cannot find QEMU binary ${binary}`, err)));
+    });
+    const ac = new AbortController();
+    exited.then(() => ac.abort());
+    try {
+      qmp = await QmpClient.connect(sock, { retry: true, timeoutMs: PROBE_TIMEOUT_MS, name: 'capabilities probe', signal: ac.signal });
+    } catch (err) {
+      if (!ac.signal.aborted) throw err;
+      throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `Failed to probe capabilities for ${binary}: ${stderr.trim() || 'QEMU exited'}`);
+    }
+    return await probeThrough(qmp);
+  } finally {
+    qmp?.close();
+    if (child.pid && child.exitCode === null && child.signalCode === null) await terminateProcess(child.pid, 1000);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** OPERATION_UNSUPPORTED naming what this QEMU lacks for `what`. */
+export function missingCapability(what: string, kind: string, name: string): VirError {
+  return VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, `${what} needs the QEMU ${kind} '${name}', which this QEMU lacks`);
 }
