@@ -1,7 +1,7 @@
 /**
  * Third-party drivers loaded by module name or path, for tsvirsh and tsvirtd's `--driver
  * MODULE`. A driver module either calls `registerDriver(...)` itself when it loads, or exports
- * its ConnectionDriver as `driver` or `default` (or a list of them), which is registered here.
+ * its ConnectionDriver(s) (as `driver`, `default`, or any named export), registered here.
  * Relative paths are taken from the current directory, bare names resolved from it as Node.js
  * resolves packages, so `--driver ./my-driver.js` and `--driver tsvirt-driver-foo` both work.
  */
@@ -16,10 +16,11 @@ function isConnectionDriver(v: unknown): v is ConnectionDriver {
   return typeof v === 'object' && v !== null && typeof (v as ConnectionDriver).name === 'string' && typeof (v as ConnectionDriver).open === 'function';
 }
 
-/** The module's exported drivers: `driver`, `default`, or lists of them. */
+/** The module's exported drivers: any export (or list export) shaped as a ConnectionDriver. */
 function exportedDrivers(mod: Record<string, unknown>): ConnectionDriver[] {
   const out: ConnectionDriver[] = [];
-  for (const v of [mod.driver, mod.default, (mod.default as Record<string, unknown> | undefined)?.driver]) {
+  const defaults = typeof mod.default === 'object' && mod.default !== null ? Object.values(mod.default) : [];
+  for (const v of [...Object.values(mod), ...defaults]) {
     for (const d of Array.isArray(v) ? v : [v]) if (isConnectionDriver(d) && !out.includes(d)) out.push(d);
   }
   return out;
@@ -56,7 +57,7 @@ export async function loadDriverModules(specs: readonly string[], cwd = process.
     for (const d of exportedDrivers(mod)) if (!registeredDrivers().includes(d)) registerDriver(d);
     const added = registeredDrivers().map((d) => d.name).filter((n) => !before.has(n));
     if (added.length === 0 && exportedDrivers(mod).length === 0) {
-      throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE, `driver module '${spec}' neither registers nor exports a connection driver (export 'driver' or 'default')`);
+      throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE, `driver module '${spec}' neither registers nor exports a connection driver`);
     }
     names.push(...added);
   }
