@@ -4,11 +4,11 @@
  * without a device its XML names would not be the guest the user defined.
  */
 import type { DomainDef } from '../../conf/domain-xml';
-import { attr, child, children, textOf, type XmlElement } from '../../conf/xml-tree';
+import { attr, child, children, type XmlElement } from '../../conf/xml-tree';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { defaultEmulator, EMULATORS, firmwareArgs } from './emulator';
-import { memoryBackendArgs } from './memory-backend';
+import { emulatorFor, EMULATORS, firmwareArgs } from './emulator';
+import { memoryBackendArgs, type RamFromFile } from './memory-backend';
 import { escapeOptionValue as esc } from './qemu-option';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
@@ -29,7 +29,7 @@ export interface CommandLineContext {
    * Instant restore: map guest RAM privately (copy-on-write) from this file instead of the
    * domain's own backend; the guest's writes never reach the file.
    */
-  ramFromFile?: string;
+  ramFromFile?: RamFromFile;
 }
 
 /** The emulator binary and its arguments. */
@@ -111,17 +111,16 @@ function chardevArgs(el: XmlElement, id: string): string[] {
   throw unsupported(`${el.name} type '${type}' is not supported`);
 }
 
-function deviceArgs(def: DomainDef, machine: string, arch: string): { emulator: string; args: string[] } {
+function deviceArgs(def: DomainDef, machine: string): { emulator: string; args: string[] } {
   const devs = child(def.tree, 'devices');
-  let emulator = defaultEmulator(arch);
+  const emulator = emulatorFor(def);
   const args: string[] = [];
   let disks = 0;
   let serials = 0;
   const consoles: XmlElement[] = [];
   for (const el of devs ? children(devs) : []) {
     switch (el.name) {
-      case 'emulator':
-        emulator = (textOf(el) ?? '').trim() || emulator;
+      case 'emulator': // chosen by emulatorFor
         break;
       case 'disk':
         args.push(...diskArgs(el, disks++, machine));
@@ -174,10 +173,10 @@ export function buildQemuCommand(def: DomainDef, ctx: CommandLineContext): QemuC
   } else {
     throw unsupported(`domain type '${def.type}' is not supported by the QEMU driver`);
   }
-  const { arch, machine } = checkOs(def);
+  const { machine } = checkOs(def);
   const backend = memoryBackendArgs(def, ctx);
   const machineOpt = `${machine},accel=${accel}${backend.length ? ',memory-backend=pc.ram' : ''}`;
-  const devices = deviceArgs(def, machine, arch);
+  const devices = deviceArgs(def, machine);
   const args = [
     '-name', `guest=${esc(def.name)},debug-threads=on`,
     '-uuid', def.uuid,

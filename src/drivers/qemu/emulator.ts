@@ -7,6 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { DomainDef } from '../../conf/domain-xml';
+import { child, children, textOf } from '../../conf/xml-tree';
 
 /** The host's emulators per guest architecture (Debian's paths). */
 export const EMULATORS: Record<string, string> = {
@@ -48,4 +50,15 @@ export function firmwareArgs(emulator: string): string[] {
     if (existsSync(p)) args.push('-L', p);
   }
   return args;
+}
+
+/**
+ * The binary that runs `def`: its `<devices><emulator>` when it names one (as libvirt), else
+ * {@link defaultEmulator} for its architecture.
+ */
+export function emulatorFor(def: DomainDef): string {
+  const devs = child(def.tree, 'devices');
+  const el = devs ? children(devs).find((e) => e.name === 'emulator') : undefined;
+  const named = el ? (textOf(el) ?? '').trim() : '';
+  return named || defaultEmulator(def.os.arch ?? 'x86_64');
 }

@@ -8,6 +8,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import { buildQemuCommand } from './command-line';
+import type { RamFromFile } from './memory-backend';
 import type { DomainDef } from '../../conf/domain-xml';
 import { QmpClient } from './qmp';
 import type { QemuPaths } from './paths';
@@ -35,7 +36,7 @@ export interface LaunchOptions {
   /** Extra fds the child inherits as fd 3, 4, ... (the restore stream). */
   extraFds?: number[];
   /** Instant restore: guest RAM mapped copy-on-write from this file (see CommandLineContext). */
-  ramFromFile?: string;
+  ramFromFile?: RamFromFile;
 }
 
 /** A started QEMU, stopped at its first instruction (-S), monitor connected. */

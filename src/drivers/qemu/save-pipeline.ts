@@ -22,6 +22,7 @@ import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeli
 import { RegionRestore, RegionSave } from './region-pipeline';
 import { InstantRegionRestore } from './instant-restore';
 import { writerScratch, type WriterScratch } from './paths';
+import type { RamFromFile } from './memory-backend';
 
 /** What a save pipeline is given. */
 export interface SavePipelineContext {
@@ -81,7 +82,7 @@ export interface RestorePipeline {
   /** Capabilities to turn on besides `events`. */
   readonly capabilities: readonly string[];
   /** Instant restore: map guest RAM copy-on-write from this file instead of the domain's backend. */
-  readonly ramFromFile?: string;
+  readonly ramFromFile?: RamFromFile;
   /** Migration parameters the destination must share with the source (multifd channels, compression). */
   readonly parameters?: Record<string, unknown>;
   /** Called once QEMU has inherited the fds: the driver's copies are closed. */
