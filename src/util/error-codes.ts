@@ -46,6 +46,7 @@ export enum ErrorDomain {
   QEMU = 10,
   TEST = 12,
   REMOTE = 13,
+  STORAGE = 18,
   DOMAIN = 20,
   URI = 45,
 }
