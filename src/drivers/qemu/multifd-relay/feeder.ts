@@ -80,12 +80,21 @@ function writeChunk(sock: net.Socket, data: Buffer): Promise<void> {
   });
 }
 
+/** Half-closes a stream once sent; settles too when another stream's failure destroyed it. */
+function endStream(sock: net.Socket): Promise<void> {
+  if (sock.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    sock.once('close', () => resolve());
+    sock.end(() => resolve());
+  });
+}
+
 /**
  * Sends one stored stream and hashes it on the way. When sending fails the rest of the file is
  * still hashed, so the caller can tell a damaged file (QEMU choked on it) from a healthy one
  * whose connection was merely cut.
  */
-async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSendError: () => void): Promise<PumpResult> {
+async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSendError: () => void, stop: { failed: boolean }): Promise<PumpResult> {
   const hash = createHash('sha256');
   const fd = await fs.promises.open(src.path, 'r');
   // Two buffers per stream: one is read and hashed while the other is being sent. Reusing them
@@ -110,6 +119,8 @@ async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSend
     let pos = 0;
     for (let k = 0; pos < src.length; k ^= 1) {
       if (opts.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'restore canceled');
+      // Another stream failed for good (read error, abort): its error is the one reported.
+      if (stop.failed) throw new StoppedByPeer();
       await settle(k);
       const want = Math.min(CHUNK, src.length - pos);
       const { bytesRead } = await fd.read(bufs[k], 0, want, src.offset + pos).catch((err: unknown) => {
@@ -133,9 +144,12 @@ async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSend
   } finally {
     await fd.close();
   }
-  if (sendError === undefined) await new Promise<void>((resolve) => sock.end(resolve));
+  if (sendError === undefined) await endStream(sock);
   return { intact: hash.digest('hex') === src.sha256, sendError };
 }
+
+/** A pump that stopped because another failed; never the error reported. */
+class StoppedByPeer extends Error {}
 
 /**
  * Sends every stream into QEMU's incoming migration socket, main first. Resolves when all were
@@ -158,7 +172,21 @@ export async function feedMultifd(opts: FeedOptions): Promise<void> {
     const cutAll = (): void => {
       for (const s of sockets) s.destroy();
     };
-    const results = await Promise.all(ordered.map((src, i) => pump(src, sockets[i], opts, cutAll).catch((err) => { cutAll(); throw err; })));
+    // Every pump has closed its file before the error is reported: a caller that checks for open
+    // fds (or removes the image) right after must find none.
+    const stop = { failed: false };
+    const settled = await Promise.allSettled(
+      ordered.map((src, i) =>
+        pump(src, sockets[i], opts, cutAll, stop).catch((err) => {
+          stop.failed = true;
+          cutAll();
+          throw err;
+        }),
+      ),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof StoppedByPeer));
+    if (failure) throw failure.reason;
+    const results = settled.map((r) => (r as PromiseFulfilledResult<PumpResult>).value);
     // A damaged file is the cause worth naming, whichever connection failed first.
     const bad = ordered.find((_, i) => !results[i].intact);
     if (bad) throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `checksum mismatch in save image file '${bad.path}'`);
