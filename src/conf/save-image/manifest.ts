@@ -17,7 +17,7 @@ export const MANIFEST_FOOTER_SIZE = 16;
 export const MANIFEST_VERSION = 1;
 
 /** How the memory stream is laid out. */
-export type SaveImageMode = 'single' | 'files' | 'region';
+export type SaveImageMode = 'single' | 'files' | 'region' | 'sparse';
 /** Compression of the channel data. */
 export type SaveCompression = 'none' | 'zlib' | 'zstd';
 
@@ -75,7 +75,7 @@ function isValid(m: unknown): m is SaveManifest {
     !!o &&
     typeof o === 'object' &&
     typeof o.version === 'number' &&
-    ['single', 'files', 'region'].includes(o.mode) &&
+    ['single', 'files', 'region', 'sparse'].includes(o.mode) &&
     Number.isInteger(o.channels) &&
     o.channels >= 1 &&
     ['none', 'zlib', 'zstd'].includes(o.compression) &&

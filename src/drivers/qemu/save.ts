@@ -114,13 +114,15 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     await fh.datasync();
     const files = runFiles(st.paths, d.def.uuid);
     // Probed on first use, so a process that reconnected to a running guest knows them too.
-    const caps = (await capabilitiesFor(d.proc!.emulator, qmp)).migrationCapabilities;
+    const qemuCaps = await capabilitiesFor(d.proc!.emulator, qmp);
+    const caps = qemuCaps.migrationCapabilities;
     pipeline = createSavePipeline({
       file: target.tempPath,
       streamOffset: streamOffset(header),
       options,
       doneFile: files.done,
       qemuCapabilities: caps,
+      qemuParameters: qemuCaps.migrationParameters,
       fh,
       socketPath: files.migration,
       pid: d.proc!.pid,
