@@ -128,3 +128,23 @@ describe.each([
     expect(after.equals(before)).toBe(true);
   }, 120_000);
 });
+
+describe('the default emulator', () => {
+  it('is TSVIRT_QEMU for a guest whose XML names none, with -L for its own firmware', async () => {
+    const q10 = qemu10Binary();
+    const saved = process.env.TSVIRT_QEMU;
+    process.env.TSVIRT_QEMU = q10;
+    const dom = await conn.createXML(smallGuestXML(`q10-default-${process.pid}`, 64));
+    try {
+      const pid = qemuPidOf(dom.uuid)!;
+      expect(fs.readlinkSync(`/proc/${pid}/exe`)).toBe(fs.realpathSync(q10));
+      const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+      const root = path.dirname(path.dirname(q10));
+      expect(args[args.indexOf('-L') + 1]).toBe(path.join(root, 'share', 'qemu'));
+    } finally {
+      if (saved === undefined) delete process.env.TSVIRT_QEMU;
+      else process.env.TSVIRT_QEMU = saved;
+      await dom.destroy();
+    }
+  }, 120_000);
+});
