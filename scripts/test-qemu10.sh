@@ -3,7 +3,7 @@
 # raw/compressed/BYPASS_CACHE, multifd files, region, instant restore) run again with
 # bookworm-backports' QEMU 10 as the default emulator (TSVIRT_QEMU), unpacked beside the system
 # QEMU 7.2 by setup-qemu10.sh. The QEMU 10 specific files (qemu10-*, sparse-*) already run in
-# the main pass, on both QEMUs. Tests whose name says they check QEMU 7.2 itself are left out.
+# the main pass, on both QEMUs. Part of `npm test`.
 # About 30 s on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +11,4 @@ qemu10="$(bash scripts/setup-qemu10.sh)"
 echo "test-qemu10: running the QEMU tests again on $("$qemu10" --version | head -1)" >&2
 TSVIRT_QEMU="$qemu10" npx jest \
   test/qemu/save-restore.test.ts \
-  test/parallel/qemu-parallel.test.ts \
-  --testNamePattern '^(?!.*QEMU 7\.2)'
+  test/parallel/qemu-parallel.test.ts
