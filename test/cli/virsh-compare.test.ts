@@ -6,7 +6,9 @@
  *
  * Not compared, because libvirt's test driver does not support them (virsh fails with
  * NO_SUPPORT or unsupported flags where tsvirt works): domjobinfo, domjobabort,
- * save --running/--paused, create --paused (flags),
+ * save --running/--paused, create --paused, shutdown --mode (flags); capabilities (the
+ * drivers describe different hosts), shutdown of a shut-off domain (libvirt's test driver says
+ * INTERNAL_ERROR, tsvirt OPERATION_INVALID as libvirt's QEMU driver),
  * save-image-verify (tsvirt's own). dominfo is compared with the lines of APIs tsvirt lacks
  * (Autostart, Security model/DOI/label) removed from virsh's output, the CPU time value (a clock
  * reading) blanked, and OS Type normalized: libvirt's test driver reports "linux" whatever the
@@ -42,6 +44,10 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** A run that did not end within RUN_TIMEOUT_MS (killed). */
+const HUNG = -999;
+const RUN_TIMEOUT_MS = 8000;
+
 function run(cmd: string, args: readonly string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: dir };
@@ -51,8 +57,12 @@ function run(cmd: string, args: readonly string[]): Promise<CliResult> {
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout, stderr, code }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr, code: signal === 'SIGKILL' ? HUNG : code });
+    });
   });
 }
 
@@ -61,8 +71,13 @@ async function both(command: string, globals: readonly string[] = []): Promise<[
   const clean = (): void => {
     for (const f of fs.readdirSync(dir)) if (f.startsWith('S.img')) fs.rmSync(path.join(dir, f), { force: true });
   };
-  clean();
-  const v = await run('virsh', [...globals, '-c', 'test:///default', command]);
+  // Stock virsh 9.0 on test:///default now and then hangs after a save (about 1 run in 6 on
+  // this machine, never tsvirsh); such a run is repeated rather than compared.
+  let v: CliResult = { stdout: '', stderr: '', code: HUNG };
+  for (let attempt = 0; attempt < 4 && v.code === HUNG; attempt++) {
+    clean();
+    v = await run('virsh', [...globals, '-c', 'test:///default', command]);
+  }
   clean();
   const t = await run(process.execPath, [BIN, ...globals, '-c', 'test:///default', command]);
   return [v, t];
@@ -82,6 +97,8 @@ const CASES: readonly string[] = [
   'suspend test; domstate test --reason; resume test; domstate test --reason',
   'destroy test; start test; domstate test --reason', 'start test', 'destroy test; destroy test',
   'suspend test; suspend test', 'resume test', 'undefine test; list --all',
+  'shutdown test; domstate test --reason; start test; reboot test; domstate test; reset test; domstate test',
+  'reboot test --mode acpi,agent', 'shutdown test --mode bogus', 'shutdown nosuch', 'reset nosuch',
   'define dom.xml; list --all; undefine cmp1; list --all', 'define nonexist.xml',
   'create dom.xml; list; domblklist cmp1; domblklist cmp1 --details; destroy cmp1; list --all',
   'create dom.xml; create dom.xml',
@@ -100,7 +117,8 @@ const CASES: readonly string[] = [
   'echo hello world', `echo --shell a 'b c' "it's" ''`, "echo --xml '<a>&'", 'echo --split a,,b,c d,e', 'echo --err oops', 'echo',
   'pwd', 'cd /tmp', 'quit', 'exit', 'uri; quit; uri',
   ...['cd', 'connect', 'domblklist', 'domid', 'domiflist', 'dominfo', 'domname', 'domstate', 'domuuid', 'echo', 'help', 'hostname',
-    'managedsave', 'managedsave-remove', 'nodeinfo', 'pwd', 'quit', 'resume', 'save-image-define', 'suspend', 'uri', 'version'].map((c) => `help ${c}`),
+    'managedsave', 'managedsave-remove', 'nodeinfo', 'pwd', 'quit', 'resume', 'save-image-define', 'suspend', 'uri', 'version',
+    'shutdown', 'reboot', 'reset', 'capabilities'].map((c) => `help ${c}`),
   'help nosuch',
   // parse errors
   'nosuch', 'domstate', 'domstate test --bogus', 'domstate test extra', 'list --all --all', 'domstate --domain', 'uri; nosuch',

@@ -4,6 +4,7 @@
 import type { CommandDef } from '../types';
 import { deviceCommands } from './devices';
 import { lifecycleCommands } from './domain-lifecycle';
+import { powerCommands } from './power';
 import { hostCommands } from './host';
 import { infoCommands } from './info';
 import { jobCommands } from './jobs';
@@ -13,6 +14,7 @@ import { shellCommands } from './shell-commands';
 /** All commands tsvirsh knows. */
 export const ALL_COMMANDS: readonly CommandDef[] = [
   ...lifecycleCommands,
+  ...powerCommands,
   ...saveCommands,
   ...jobCommands,
   ...infoCommands,
