@@ -51,12 +51,13 @@ export function npmLauncherPid(start = process.ppid): number | undefined {
   return undefined;
 }
 
-function gone(pid: number): boolean {
+/** True while a process with `pid` exists (EPERM: it exists, owned by someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return false;
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -68,7 +69,7 @@ export function watchNpmLauncher(onGone: () => void, periodMs = 500): void {
   const launcher = npmLauncherPid();
   if (launcher === undefined) return;
   const timer = setInterval(() => {
-    if (!gone(launcher)) return;
+    if (isAlive(launcher)) return;
     clearInterval(timer);
     onGone();
   }, periodMs);

@@ -10,19 +10,10 @@ import { moduleLogger } from '../util/logger';
 import { saslUserCommand } from './auth/sasl-user-command';
 import { loadDriverModules } from '../drivers/driver-modules';
 import { loadSettings, type DaemonSettings } from './config';
-import { watchNpmLauncher } from './launcher-watch';
+import { isAlive, watchNpmLauncher } from './launcher-watch';
 import { Daemon } from './server';
 
 const log = moduleLogger('tsvirtd');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Writes the pid file, refusing when it names a live process (another daemon). */
 function writePidFile(file: string): void {
