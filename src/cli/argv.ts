@@ -147,9 +147,9 @@ export function parseArgv(argv: readonly string[]): GlobalOptions {
   return opts;
 }
 
-/** virsh's vshAllowedEscapeChar: one printable character, or `^` and a letter or one of `@[\\]^_`. */
+/** virsh's vshAllowedEscapeChar: one printable character but `^`, or `^` and a letter or one of `@[\\]^_`. */
 export function isEscapeSequence(s: string): boolean {
-  if (s.length === 1) return s >= ' ' && s <= '~';
+  if (s.length === 1) return s >= ' ' && s <= '~' && s !== '^';
   return s.length === 2 && s[0] === '^' && /^[A-Za-z@[\\\]^_]$/.test(s[1]);
 }
 

@@ -138,7 +138,7 @@ describe('tsvirsh and virsh on test:///default: same output and exit status', ()
   });
 
   test('global option errors', async () => {
-    for (const globals of [['-d', 'x'], ['-d', '9'], ['-k', '-1'], ['-k', 'x'], ['-K', 'x'], ['-e', 'xx'], ['-e', '^1'], ['-e', '^a'], ['-k', '5'], ['-k', '0', '-K', '3']]) {
+    for (const globals of [['-d', 'x'], ['-d', '9'], ['-k', '-1'], ['-k', 'x'], ['-K', 'x'], ['-e', 'xx'], ['-e', '^1'], ['-e', '^'], ['-e', ' '], ['-e', '^a'], ['-k', '5'], ['-k', '0', '-K', '3']]) {
       const [v, t] = await both('uri', globals);
       expect({ globals, ...t }).toEqual({ globals, ...v });
     }
