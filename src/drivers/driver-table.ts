@@ -7,6 +7,7 @@
  * flags, typed parameters against the API's schema, absolute paths); each driver still checks
  * the flag bits it understands, because only it knows them.
  */
+import type { Duplex } from 'node:stream';
 import type { TypedParameter } from '../util/typed-params';
 import type {
   DomainEventCallback,
@@ -69,6 +70,11 @@ export interface HypervisorDriver {
   domainReset?(dom: DomainRef, flags: number): Promise<void>;
   /** virDomainResume. */
   domainResume?(dom: DomainRef): Promise<void>;
+  /**
+   * virDomainOpenConsole: a duplex byte stream on the guest's serial console `devName`
+   * (libvirt's alias, e.g. "serial0"; null = the first); VIR_DOMAIN_CONSOLE_* flags.
+   */
+  domainOpenConsole?(dom: DomainRef, devName: string | null, flags: number): Promise<Duplex>;
   /** virDomainGetInfo. */
   domainGetInfo?(dom: DomainRef): Promise<DomainInfo>;
   /** virDomainGetState. */

@@ -1,6 +1,7 @@
 /**
  * The public domain handle (libvirt's virDomainPtr), object style as in libvirt-python/go.
  */
+import type { Duplex } from 'node:stream';
 import type { DomainInfo, DomainRef, DomainStateInfo, JobInfo, JobStats } from '../drivers/types';
 import type { TypedParamsInput } from '../util/typed-params';
 import type { DomainSaveParams, ParamsInput } from './param-types';
@@ -96,6 +97,16 @@ export class Domain {
   /** virDomainReset: resets the virtual machine at once, without the guest's cooperation. */
   async reset(flags = 0): Promise<void> {
     await dispatch(this.core, this.spec('virDomainReset', { mutating: true, flags }), 'domainReset', (f) => f(this.#ref, flags));
+  }
+
+  /**
+   * virDomainOpenConsole: a duplex byte stream on the guest's serial console, as `virsh console`
+   * uses it. `devName` is the device alias ("serial0", "console0"; default the first console);
+   * flags VIR_DOMAIN_CONSOLE_FORCE (1: take over an open session) and SAFE (2). Destroy the
+   * stream to close the session; it ends by itself when the guest's QEMU exits.
+   */
+  async openConsole(devName: string | null = null, flags = 0): Promise<Duplex> {
+    return dispatch(this.core, this.spec('virDomainOpenConsole', { mutating: true, flags }), 'domainOpenConsole', (f) => f(this.#ref, devName, flags));
   }
 
   /** virDomainSuspend: pauses the vCPUs. */

@@ -3,6 +3,7 @@
  * its URI. Slots check the flags they understand and delegate to the feature modules.
  */
 import * as power from './power';
+import { openConsole } from './console';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -203,6 +204,7 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     domainShutdown: async (dom, flags) => power.shutdown(st, dom, flags),
     domainReboot: async (dom, flags) => power.reboot(st, dom, flags),
     domainReset: async (dom, flags) => power.reset(st, dom, flags),
+    domainOpenConsole: async (dom, devName, flags) => openConsole(st, dom, devName, flags),
     connectGetCapabilities: async () => power.capabilitiesXML(),
     domainSuspend: async (dom) => life.suspend(st, dom),
     domainResume: async (dom) => life.resume(st, dom),
