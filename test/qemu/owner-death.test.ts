@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason } from '../../src';
-import { processAlive } from '../../src/drivers/qemu/process';
+import { processAlive, processIdentity } from '../../src/drivers/qemu/process';
 import { isPartialImageName } from '../../src/util/image-path';
 import { virErrorOf, waitFor } from '../conformance/helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
@@ -190,6 +190,42 @@ describe('an AUTODESTROY guest whose library process is killed', () => {
       expect(processAlive(ownedPid)).toBe(false);
     } finally {
       await conn.close();
+    }
+  }, 60000);
+});
+
+describe('an AUTODESTROY owner judged by pid and start time, not by the monitor', () => {
+  it('a live owner keeps the guest; the same pid with another start time (a reused pid) does not', async () => {
+    const name = `owner-id-${process.pid}`;
+    let conn = await Connect.open('qemu:///session');
+    const dom = await conn.defineXML(smallGuestXML(name, 64));
+    await dom.create();
+    const uuid = dom.uuid;
+    // The last connection closing frees the monitor: the next open reaches the owner check.
+    await conn.close();
+    const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const statusFile = path.join(env.runDir, `${uuid}.json`);
+      const setOwner = (owner: object): void => {
+        const rec = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as Record<string, unknown>;
+        fs.writeFileSync(statusFile, JSON.stringify({ ...rec, autoDestroyOwner: owner }));
+      };
+      const owner = processIdentity(sleeper.pid!);
+      expect(owner.start).toBeGreaterThan(0);
+      setOwner(owner);
+      conn = await Connect.open('qemu:///session');
+      expect((await (await conn.lookupDomainByName(name)).getState()).state).toBe(DomainState.RUNNING);
+      await conn.close();
+
+      setOwner({ ...owner, start: owner.start + 1 });
+      conn = await Connect.open('qemu:///session');
+      const d = await conn.lookupDomainByName(name);
+      expect(await d.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.DESTROYED });
+      expect(fs.existsSync(statusFile)).toBe(false);
+      await d.undefine();
+      await conn.close();
+    } finally {
+      sleeper.kill('SIGKILL');
     }
   }, 60000);
 });

@@ -157,6 +157,7 @@ export class MultifdRestore implements RestorePipeline {
       socketPath: this.socketPath,
       sources: this.sources,
       onProgress: (channel, bytes) => this.job?.addProcessed(bytes, channel > 0 ? channel : undefined),
+      signal: this.job?.signal,
     });
     return this.feeding;
   }

@@ -2,7 +2,7 @@
  * QEMU processes as the driver sees them: alive or not (a zombie counts as exited), and
  * termination with SIGTERM escalating to SIGKILL.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * True when `pid` names a live process. A zombie (state 'Z' in /proc/PID/stat) is dead: QEMU
@@ -30,6 +30,8 @@ export interface ProcessIdentity {
   pid: number;
   /** Start time in clock ticks since boot (/proc/PID/stat field 22); unique per pid reuse. */
   start: number;
+  /** Its PID namespace (/proc/PID/ns/pid link), for which `pid` is meaningful. */
+  pidNamespace?: string;
 }
 
 function startTicks(pid: number): number | null {
@@ -43,20 +45,37 @@ function startTicks(pid: number): number | null {
   }
 }
 
+function ownPidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The identity of a live process of this PID namespace (start 0 when it cannot be read). */
+export function processIdentity(pid: number): ProcessIdentity {
+  return { pid, start: startTicks(pid) ?? 0, pidNamespace: ownPidNamespace() };
+}
+
 /** The identity of this process, recorded where another tsvirt process must judge it alive. */
 export function selfIdentity(): ProcessIdentity {
-  return { pid: process.pid, start: startTicks(process.pid) ?? 0 };
+  return processIdentity(process.pid);
 }
 
 /**
- * True while the recorded process still runs. An identity without a start time (written by an
- * older tsvirt) falls back to the pid alone.
+ * False only when the recorded process is certainly gone: its pid is free, or taken by a process
+ * that started at another time. Whatever cannot be judged counts as alive (a pid of another PID
+ * namespace, an unreadable /proc entry, an identity of an older tsvirt without a start time), so
+ * a live owner is never taken for dead.
  */
 export function identityAlive(id: ProcessIdentity | number): boolean {
-  const pid = typeof id === 'number' ? id : id.pid;
-  if (!processAlive(pid)) return false;
-  if (typeof id === 'number' || !id.start) return true;
-  return startTicks(pid) === id.start;
+  const rec = typeof id === 'number' ? { pid: id, start: 0 } : id;
+  if (rec.pidNamespace && rec.pidNamespace !== ownPidNamespace()) return true;
+  if (!processAlive(rec.pid)) return false;
+  if (!rec.start) return true;
+  const now = startTicks(rec.pid);
+  return now === null || now === rec.start;
 }
 
 /** The command line of `pid` split on NULs ([] when it is gone). */

@@ -133,10 +133,12 @@ async function adopt(st: QemuDriverState, rec: StatusRecord): Promise<void> {
   }
   d.proc.qmp = qmp;
   st.watchMonitor(d, qmp);
-  if (rec.autoDestroyOwner && !identityAlive(rec.autoDestroyOwner)) {
-    // The connection that asked for AUTODESTROY died without closing: do what its close would have.
+  const orphan = rec.save !== undefined && saverGone(rec.save);
+  if (rec.autoDestroyOwner && !identityAlive(rec.autoDestroyOwner) && !(orphan && (await saveWasCommitted(rec.save!)))) {
+    // The connection that asked for AUTODESTROY died without closing: do what its close would
+    // have. (A save that had put its image in place is finished instead, below: the guest saved.)
     log.info({ domain: def.name, owner: rec.autoDestroyOwner.pid }, 'auto-destroying a guest whose owner is gone');
-    if (rec.save && saverGone(rec.save)) await dropPartialImage(st, d.def.uuid, rec.save);
+    if (orphan) await dropPartialImage(st, d.def.uuid, rec.save!);
     d.save = undefined;
     d.proc.stopping = true;
     await terminateProcess(rec.pid);
@@ -144,7 +146,6 @@ async function adopt(st: QemuDriverState, rec: StatusRecord): Promise<void> {
     st.markStopped(d, ShutoffReason.DESTROYED, EventDetail.stopped.DESTROYED);
     return;
   }
-  const orphan = rec.save !== undefined && saverGone(rec.save);
   if (orphan) {
     await undoOrphanSave(st, d, rec, qmp);
     return;

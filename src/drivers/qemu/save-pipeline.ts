@@ -279,10 +279,12 @@ function skipBytes(fd: number, n: number): void {
 
 /**
  * SIGKILLs every process of a child's group (spawned `detached`): the shell and each program of
- * its pipe. Killed even after the shell exited, since a pipe member may outlive it.
+ * its pipe (the shell waits for every member, so none outlives it).
  */
 function killGroup(child: ChildProcess): void {
-  if (!child.pid) return;
+  // Only while the leader is unreaped: its pid then still reserves the group id. Once it is
+  // reaped the id may belong to another group (a later QEMU leads its own).
+  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
   try {
     process.kill(-child.pid, 'SIGKILL');
   } catch {

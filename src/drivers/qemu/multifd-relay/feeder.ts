@@ -142,7 +142,8 @@ async function pump(src: FeedSource, sock: net.Socket, opts: FeedOptions, onSend
     await settle(0);
     await settle(1);
   } finally {
-    await fd.close();
+    // A close error must not hide the error that ended the stream.
+    await fd.close().catch(() => undefined);
   }
   if (sendError === undefined) await endStream(sock);
   return { intact: hash.digest('hex') === src.sha256, sendError };

@@ -28,9 +28,10 @@ export async function openMonitorSocket(path: string, deadline: number | null, r
       }
       return socket;
     } catch (err) {
+      if (signal?.aborted) throw abortedError('connecting to the QEMU monitor was abandoned');
       const code = (err as NodeJS.ErrnoException).code;
       const left = deadline === null ? Infinity : deadline - Date.now();
-      if (signal?.aborted || !retry || !code || !RETRYABLE.has(code) || left <= 0) {
+      if (!retry || !code || !RETRYABLE.has(code) || left <= 0) {
         throw code ? monitorConnectError(err) : err;
       }
       await sleep(Math.min(RETRY_INTERVAL_MS, left));

@@ -26,11 +26,18 @@ export interface DdCopyOptions {
   signal?: AbortSignal;
 }
 
+/** dd's messages in English whatever the user's locale: the O_DIRECT probe reads them. */
+function cLocaleEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
+  delete env.LANGUAGE;
+  return env;
+}
+
 /** The block the O_DIRECT probe writes: the largest logical block size disks use. */
 const PROBE_BLOCK = 4096;
 
 function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; done: Promise<void> } {
-  const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'], env: cLocaleEnv() });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
   const onAbort = (): void => {
@@ -55,8 +62,8 @@ function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; don
  * cache instead of failing the save. Probed by writing one zero block with dd where the RAM copy
  * starts (dd aligns its buffer as O_DIRECT needs; the block is RAM-copy space, rewritten next).
  */
-async function acceptsDirectIo(path: string, offset: number): Promise<boolean> {
-  const probe = runDd([`if=/dev/zero`, `of=${path}`, `bs=${PROBE_BLOCK}`, 'count=1', `seek=${offset / PROBE_BLOCK}`, 'oflag=direct', 'conv=notrunc', 'status=none']);
+async function acceptsDirectIo(path: string, offset: number, signal?: AbortSignal): Promise<boolean> {
+  const probe = runDd([`if=/dev/zero`, `of=${path}`, `bs=${PROBE_BLOCK}`, 'count=1', `seek=${offset / PROBE_BLOCK}`, 'oflag=direct', 'conv=notrunc', 'status=none'], signal);
   try {
     await probe.done;
     return true;
@@ -93,7 +100,7 @@ export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
   if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
   const regions = splitRegions(o.size, o.workers);
   const blk = REGION_CHUNK;
-  const direct = await acceptsDirectIo(o.dstPath, o.dstOffset);
+  const direct = await acceptsDirectIo(o.dstPath, o.dstOffset, o.signal);
   const copies = regions.map((r) =>
     runDd(
       [
