@@ -63,6 +63,8 @@ export interface LinuxGuestOptions {
   diskMib?: number;
   /** Seconds between ticks (the workload's tsvirt.tick). */
   tickSeconds?: number;
+  /** A second serial port on a pty (serial1), for virDomainOpenConsole; the workload mirrors its lines there. */
+  ptySerial?: boolean;
 }
 
 /** A defined test guest: its domain XML and where its disk and console are. */
@@ -110,7 +112,10 @@ export function linuxGuestSpec(o: LinuxGuestOptions): LinuxGuestSpec {
       <source path='${consolePath}'/>
       <target port='0'/>
     </serial>
-    <console type='file'>
+${o.ptySerial ? `    <serial type='pty'>
+      <target port='1'/>
+    </serial>
+` : ''}    <console type='file'>
       <source path='${consolePath}'/>
       <target type='serial' port='0'/>
     </console>
