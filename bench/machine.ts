@@ -2,6 +2,7 @@
  * The machine a benchmark ran on, written next to its results so numbers are never read
  * without their context (cores, memory, disk, QEMU and kernel versions).
  */
+import { defaultEmulator } from '../src/drivers/qemu/emulator';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 
@@ -18,7 +19,7 @@ export function machineDescription(dir: string): string {
   const cpu = run('sh', ['-c', "lscpu | grep -E '^(Model name|CPU\\(s\\)|Thread|Core)' | sed 's/  */ /g'"]);
   const disk = run('df', ['-h', dir]).split('\n').slice(-1)[0];
   const fsType = run('stat', ['-f', '-c', '%T', dir]);
-  const qemu = run('qemu-system-x86_64', ['--version']).split('\n')[0];
+  const qemu = run(defaultEmulator('x86_64'), ['--version']).split('\n')[0];
   const lines = [
     `- date: ${new Date().toISOString()}`,
     `- host: ${os.hostname()}, kernel ${os.release()}, node ${process.version}`,
