@@ -82,7 +82,7 @@ const VIRT_TYPES = [
 ];
 const LIFECYCLE_ACTIONS = ['destroy', 'restart', 'rename-restart', 'preserve', 'coredump-destroy', 'coredump-restart'];
 
-/** libvirt's element order, used to insert an element the input lacked at the place dumpxml puts it. */
+/** libvirt's order of top-level elements, used to insert one the input lacked where dumpxml puts it. */
 const TOP_ORDER = [
   'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory',
   'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'resource',
@@ -113,7 +113,8 @@ function parseVcpu(root: XmlElement): { vcpu: number; placement: string } {
   return { vcpu, placement: attr(el, 'placement') ?? 'static' };
 }
 
-function parseDevices(root: XmlElement): DomainDeviceDef[] {
+/** The summaries of a domain tree's `<devices>` children (after a driver added its defaults too). */
+export function deviceSummaries(root: XmlElement): DomainDeviceDef[] {
   const devs = child(root, 'devices');
   if (!devs) return [];
   return children(devs).map((d) => {
@@ -185,7 +186,7 @@ export function parseDomainXML(xml: string): DomainDef {
     onPoweroff: parseLifecycle(root, 'on_poweroff', 'destroy'),
     onReboot: parseLifecycle(root, 'on_reboot', 'restart'),
     onCrash: parseLifecycle(root, 'on_crash', 'destroy'),
-    devices: parseDevices(root),
+    devices: deviceSummaries(root),
     tree: root,
   };
 }
@@ -194,11 +195,9 @@ function rank(name: string): number {
   return TOP_ORDER.indexOf(name);
 }
 
-/** Returns the named child, creating it at libvirt's position when the tree lacks it. */
-function upsert(root: XmlElement, name: string): XmlElement {
-  const found = child(root, name);
-  if (found) return found;
-  const mine = rank(name);
+/** Inserts a top-level element after the last one libvirt writes before it; returns it. */
+export function insertTopLevel(root: XmlElement, el: XmlElement): XmlElement {
+  const mine = rank(el.name);
   let at = 0;
   root.children.forEach((c, i) => {
     if (isElement(c)) {
@@ -206,9 +205,13 @@ function upsert(root: XmlElement, name: string): XmlElement {
       if (r >= 0 && r <= mine) at = i + 1;
     }
   });
-  const el = element(name);
   root.children.splice(at, 0, el);
   return el;
+}
+
+/** Returns the named child, creating it at libvirt's position when the tree lacks it. */
+function upsert(root: XmlElement, name: string): XmlElement {
+  return child(root, name) ?? insertTopLevel(root, element(name));
 }
 
 function setText(el: XmlElement, text: string): void {

@@ -3,13 +3,20 @@
  * refused with CONFIG_UNSUPPORTED naming the element, never silently dropped: a guest started
  * without a device its XML names would not be the guest the user defined.
  */
-import type { DomainDef } from '../../conf/domain-xml';
-import { attr, child, children, type XmlElement } from '../../conf/xml-tree';
-import { ErrorCode, ErrorDomain } from '../../util/error-codes';
-import { VirError } from '../../util/vir-error';
+import { cloneDomainDef, type DomainDef } from '../../conf/domain-xml';
+import { child, children } from '../../conf/xml-tree';
 import { emulatorFor, EMULATORS, firmwareArgs } from './emulator';
 import { memoryBackendArgs, type RamFromFile } from './memory-backend';
 import { escapeOptionValue as esc } from './qemu-option';
+import { unsupported } from './command-line/args';
+import { BootOrder } from './command-line/boot';
+import { channelArgs, serialArgs } from './command-line/chardev';
+import { controllerArgs, scsiModels } from './command-line/controllers';
+import { audioArgs, balloonArgs, graphicsArgs, inputArgs, rngArgs, videoArgs, watchdogArgs } from './command-line/devices-misc';
+import { checkDiskSources, diskArgs } from './command-line/disk';
+import { accelOf, acpiOn, clockArgs, cpuArgs, lifecycleArgs, osArgs, smpArgs } from './command-line/machine';
+import { netArgs } from './command-line/net';
+import { applyQemuDefaults } from './domain-defaults';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
 export { EMULATORS } from './emulator';
@@ -26,6 +33,11 @@ export interface CommandLineContext {
   /** `-incoming defer` for a restore. */
   incoming?: boolean;
   /**
+   * The command line is for a QEMU about to start: check what must exist on the host first (disk
+   * images), as libvirt does at start; false when only validating XML on define.
+   */
+  forLaunch?: boolean;
+  /**
    * Instant restore: map guest RAM privately (copy-on-write) from this file instead of the
    * domain's own backend; the guest's writes never reach the file.
    */
@@ -40,157 +52,90 @@ export interface QemuCommand {
 
 /** Top-level elements that either map to the command line or carry nothing QEMU needs. */
 const TOP_LEVEL = new Set([
-  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os',
+  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
   'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices',
 ]);
-/** `<features>` children that match what QEMU's x86 machines do by default. */
-const DEFAULT_FEATURES = new Set(['acpi', 'apic', 'pae']);
-function unsupported(detail: string): VirError {
-  return VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, detail);
-}
+/** `<devices>` children tsvirt runs. */
+const DEVICES = new Set([
+  'emulator', 'disk', 'controller', 'interface', 'serial', 'console', 'channel', 'input', 'graphics',
+  'audio', 'video', 'watchdog', 'memballoon', 'rng',
+]);
 
-
-function checkOs(def: DomainDef): { arch: string; machine: string } {
-  if (def.os.type !== 'hvm') throw unsupported(`os type '${def.os.type}' is not supported by the QEMU driver`);
-  const arch = def.os.arch ?? 'x86_64';
-  if (!(arch in EMULATORS)) throw unsupported(`architecture '${arch}' is not supported`);
-  const os = child(def.tree, 'os');
-  for (const el of os ? children(os) : []) {
-    if (el.name === 'type') continue;
-    if (el.name === 'boot' && ['hd', 'cdrom', 'network', 'fd'].includes(attr(el, 'dev') ?? '')) continue;
-    throw unsupported(`element <os/${el.name}> is not supported`);
-  }
-  return { arch, machine: def.os.machine ?? 'pc' };
-}
-
-function diskArgs(el: XmlElement, index: number, machine: string): string[] {
-  const type = attr(el, 'type') ?? 'file';
-  const device = attr(el, 'device') ?? 'disk';
-  if (type !== 'file') throw unsupported(`disk type '${type}' is not supported`);
-  if (device !== 'disk') throw unsupported(`disk device '${device}' is not supported`);
-  const file = attr(child(el, 'source'), 'file');
-  if (!file) throw unsupported('disk without <source file=...> is not supported');
-  const format = attr(child(el, 'driver'), 'type') ?? 'raw';
-  if (format !== 'raw' && format !== 'qcow2') throw unsupported(`disk format '${format}' is not supported`);
-  const target = child(el, 'target');
-  const bus = attr(target, 'bus') ?? (attr(target, 'dev')?.startsWith('vd') ? 'virtio' : 'sata');
-  const ro = child(el, 'readonly') ? ',read-only=on' : '';
-  const id = `drive-disk${index}`;
-  const drive = ['-blockdev', `driver=file,filename=${esc(file)},node-name=file-${index}${ro}`,
-    '-blockdev', `driver=${format},file=file-${index},node-name=${id}${ro}`];
-  if (bus === 'virtio') return [...drive, '-device', `virtio-blk-pci,drive=${id},id=virtio-disk${index}`];
-  if (bus === 'sata') {
-    // q35 has an AHCI controller built in (ide.N); on i440fx add one.
-    const ctl = machine.includes('q35') ? 'ide' : 'sata0';
-    const port = machine.includes('q35') ? `ide.${index}` : `sata0.${index}`;
-    const add = machine.includes('q35') || index > 0 ? [] : ['-device', `ahci,id=${ctl}`];
-    return [...drive, ...add, '-device', `ide-hd,bus=${port},drive=${id},id=sata0-0-${index}`];
-  }
-  if (bus === 'ide' && !machine.includes('q35')) {
-    return [...drive, '-device', `ide-hd,bus=ide.${Math.floor(index / 2)},unit=${index % 2},drive=${id},id=ide0-0-${index}`];
-  }
-  throw unsupported(`disk bus '${bus}' is not supported`);
-}
-
-function chardevArgs(el: XmlElement, id: string): string[] {
-  const type = attr(el, 'type') ?? 'pty';
-  const src = child(el, 'source');
-  if (type === 'pty') return ['-chardev', `pty,id=${id}`];
-  if (type === 'null') return ['-chardev', `null,id=${id}`];
-  if (type === 'file') {
-    const path = attr(src, 'path');
-    if (!path) throw unsupported(`${el.name} of type 'file' needs <source path=...>`);
-    return ['-chardev', `file,id=${id},path=${esc(path)}`];
-  }
-  if (type === 'unix') {
-    const path = attr(src, 'path');
-    if (!path) throw unsupported(`${el.name} of type 'unix' needs <source path=...>`);
-    const server = (attr(src, 'mode') ?? 'bind') === 'bind' ? ',server=on,wait=off' : '';
-    return ['-chardev', `socket,id=${id},path=${esc(path)}${server}`];
-  }
-  throw unsupported(`${el.name} type '${type}' is not supported`);
-}
-
-function deviceArgs(def: DomainDef, machine: string): { emulator: string; args: string[] } {
-  const devs = child(def.tree, 'devices');
-  const emulator = emulatorFor(def);
-  const args: string[] = [];
-  let disks = 0;
-  let serials = 0;
-  const consoles: XmlElement[] = [];
-  for (const el of devs ? children(devs) : []) {
-    switch (el.name) {
-      case 'emulator': // chosen by emulatorFor
-        break;
-      case 'disk':
-        args.push(...diskArgs(el, disks++, machine));
-        break;
-      case 'serial':
-        args.push(...chardevArgs(el, `charserial${serials}`), '-device', `isa-serial,chardev=charserial${serials},id=serial${serials}`);
-        serials++;
-        break;
-      case 'console':
-        consoles.push(el);
-        break;
-      case 'memballoon': {
-        const model = attr(el, 'model');
-        if (model === 'virtio') args.push('-device', 'virtio-balloon-pci,id=balloon0');
-        else if (model !== 'none') throw unsupported(`memballoon model '${model}' is not supported`);
-        break;
-      }
-      default:
-        throw unsupported(`device <${el.name}> is not supported by the QEMU driver`);
-    }
-  }
-  // libvirt mirrors the first serial port as the console; a console alone becomes that port.
-  for (const el of consoles) {
-    const ttype = attr(child(el, 'target'), 'type') ?? 'serial';
-    if (ttype !== 'serial') throw unsupported(`console target type '${ttype}' is not supported`);
-    if (serials > 0) continue;
-    args.push(...chardevArgs(el, 'charserial0'), '-device', 'isa-serial,chardev=charserial0,id=serial0');
-    serials++;
-  }
-  return { emulator, args };
-}
-
-/**
- * Builds the command line for `def`. `domain type='qemu'` runs under TCG; `kvm` needs /dev/kvm
- * (CONFIG_UNSUPPORTED otherwise, as libvirt refuses it).
- */
-export function buildQemuCommand(def: DomainDef, ctx: CommandLineContext): QemuCommand {
+/** CONFIG_UNSUPPORTED naming the first element tsvirt does not run. */
+function checkElements(def: DomainDef): void {
   for (const el of children(def.tree)) {
     if (!TOP_LEVEL.has(el.name)) throw unsupported(`element <${el.name}> is not supported by the QEMU driver`);
   }
-  const features = child(def.tree, 'features');
-  for (const el of features ? children(features) : []) {
-    if (!DEFAULT_FEATURES.has(el.name)) throw unsupported(`feature <${el.name}> is not supported`);
+  if (def.os.type !== 'hvm') throw unsupported(`os type '${def.os.type}' is not supported by the QEMU driver`);
+  const arch = def.os.arch ?? 'x86_64';
+  if (!(arch in EMULATORS)) throw unsupported(`architecture '${arch}' is not supported`);
+  if (!(def.os.machine ?? 'pc').startsWith('pc-i440fx')) {
+    throw unsupported(`machine type '${def.os.machine}' is not supported (tsvirt runs i440fx 'pc' machines)`);
   }
-  let accel: string;
-  if (def.type === 'qemu') accel = 'tcg';
-  else if (def.type === 'kvm') {
-    if (!ctx.kvmAvailable) throw unsupported('Domain requires KVM, but it is not available. Check that virtualization is enabled in the host BIOS, and host configuration is setup to load the kvm modules.');
-    accel = 'kvm';
-  } else {
-    throw unsupported(`domain type '${def.type}' is not supported by the QEMU driver`);
+  const devs = child(def.tree, 'devices');
+  for (const el of devs ? children(devs) : []) {
+    if (!DEVICES.has(el.name)) throw unsupported(`device <${el.name}> is not supported by the QEMU driver`);
   }
-  const { machine } = checkOs(def);
+}
+
+/** `-m`: MiB as libvirt writes it, KiB when the size is not a whole number of MiB. */
+function memoryArg(kib: number): string {
+  return kib % 1024 === 0 ? String(kib / 1024) : `size=${kib}k`;
+}
+
+/**
+ * Builds the command line for `def` with libvirt 9.0's device model: libvirt's defaults are
+ * applied first (to a copy: machine type, implicit controllers, PCI addresses), then each
+ * device becomes the `-device`/`-blockdev`/`-netdev` libvirt writes for it, in its order.
+ * `domain type='qemu'` runs under TCG; `kvm` needs /dev/kvm (CONFIG_UNSUPPORTED otherwise).
+ */
+export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): QemuCommand {
+  const def = applyQemuDefaults(cloneDomainDef(input));
+  checkElements(def);
+  const accel = accelOf(def, ctx.kvmAvailable);
+  const emulator = emulatorFor(def);
+  const devs = child(def.tree, 'devices');
+  const boot = new BootOrder(def.tree);
   const backend = memoryBackendArgs(def, ctx);
-  const machineOpt = `${machine},accel=${accel}${backend.length ? ',memory-backend=pc.ram' : ''}`;
-  const devices = deviceArgs(def, machine);
+  const machineOpt = `${def.os.machine},usb=off,dump-guest-core=off${backend.length ? ',memory-backend=pc.ram' : ''}`;
+  const acpi = acpiOn(def.tree);
+  const devices = [
+    ...controllerArgs(devs),
+    ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
+    ...netArgs(devs, boot),
+    ...serialArgs(devs),
+    ...channelArgs(devs),
+    ...inputArgs(devs),
+    ...audioArgs(devs),
+  ];
+  const display = graphicsArgs(devs);
+  const vnc = display[0] === '-vnc' ? display : [];
   const args = [
     '-name', `guest=${esc(def.name)},debug-threads=on`,
-    '-uuid', def.uuid,
-    '-machine', machineOpt,
-    '-m', `size=${def.memory}k`,
-    ...backend,
-    '-smp', String(def.vcpu),
-    '-no-user-config', '-nodefaults',
-    '-display', 'none',
-    '-qmp', `unix:${ctx.monitorPath},server=on,wait=off`,
     '-S',
-    ...firmwareArgs(devices.emulator),
-    ...devices.args,
+    '-machine', machineOpt,
+    '-accel', accel,
+    ...cpuArgs(def, accel),
+    '-m', memoryArg(def.memory),
+    ...backend,
+    ...smpArgs(def),
+    '-uuid', def.uuid,
+    ...(vnc.length ? [] : display),
+    '-no-user-config', '-nodefaults',
+    '-qmp', `unix:${ctx.monitorPath},server=on,wait=off`,
+    ...clockArgs(def.tree),
+    ...lifecycleArgs(def),
+    ...(acpi ? [] : ['-no-acpi']),
+    ...osArgs(def.tree),
+    ...firmwareArgs(emulator),
+    ...devices,
+    ...vnc,
+    ...videoArgs(devs),
+    ...watchdogArgs(devs),
+    ...balloonArgs(devs),
+    ...rngArgs(devs),
   ];
+  if (ctx.forLaunch) checkDiskSources(devs);
   if (ctx.incoming) args.push('-incoming', 'defer');
-  return { emulator: devices.emulator, args };
+  return { emulator, args };
 }

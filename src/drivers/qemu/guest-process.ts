@@ -68,6 +68,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
     memoryDir: paths.runDir,
     kvmAvailable: kvmAvailable(),
     incoming: opts.incoming,
+    forLaunch: true,
     ramFromFile: opts.ramFromFile,
   });
   const logFd = openSync(files.log, 'a', 0o600);

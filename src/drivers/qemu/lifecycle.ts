@@ -31,6 +31,8 @@ import { readStatus } from './status-file';
 import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
+import { applyQemuDefaults } from './domain-defaults';
+import { recordLiveDetails } from './live-xml';
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
   return VirError.report(ErrorCode.OPERATION_INVALID, domain, detail);
@@ -91,7 +93,8 @@ export function lockForStart(st: QemuDriverState, def: DomainDef, busy: string):
 
 /** Parses XML for the QEMU driver: the definition must also translate to a command line. */
 export function parseQemuDef(xml: string, st: QemuDriverState): DomainDef {
-  const def = parseDomainXML(xml);
+  // libvirt's QEMU defaults are part of the definition (dumpxml shows them, MACs stay fixed).
+  const def = applyQemuDefaults(parseDomainXML(xml));
   buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true });
   return def;
 }
@@ -122,6 +125,9 @@ export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: Launc
   d.state = DomainState.PAUSED;
   d.reason = pausedReason;
   st.watchMonitor(d, launched.qmp);
+  // The live definition gains what QEMU chose (pty paths); the persistent one must not.
+  if (d.persistent && !d.nextDef) d.nextDef = cloneDomainDef(d.def);
+  await recordLiveDetails(d.def, launched.qmp).catch(() => undefined);
   st.persistStatus(d);
   try {
     await capabilitiesFor(launched.emulator, launched.qmp);

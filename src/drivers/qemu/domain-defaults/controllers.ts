@@ -1,0 +1,56 @@
+/**
+ * The controllers libvirt's QEMU driver adds on define: USB (piix3-uhci on pc), the PCI root,
+ * and the controller every disk, channel or USB device needs (IDE, SATA, SCSI, virtio-serial).
+ * New controllers go after the last one of their type, or after all devices of their kind, as
+ * libvirt inserts them.
+ */
+import { insertDevice } from '../../../conf/domain/device-order';
+import { attr, child, children, element, setAttr, type XmlElement } from '../../../conf/xml-tree';
+import { diskBus } from './disk-defaults';
+
+/** The controller model libvirt chooses when a SCSI disk needs a controller the XML lacks. */
+const DEFAULT_SCSI_MODEL = 'lsilogic';
+
+function controllers(devs: XmlElement, type: string): XmlElement[] {
+  return children(devs, 'controller').filter((c) => attr(c, 'type') === type);
+}
+
+function addController(devs: XmlElement, type: string, model?: string): XmlElement {
+  const attrs: Array<[string, string]> = [['type', type], ['index', '0']];
+  if (model) attrs.push(['model', model]);
+  const el = element('controller', attrs);
+  const same = controllers(devs, type);
+  if (same.length > 0) devs.children.splice(devs.children.indexOf(same[same.length - 1]) + 1, 0, el);
+  else insertDevice(devs, el);
+  return el;
+}
+
+/** Gives each controller an index (per type, in order) and the default models. */
+function normalise(devs: XmlElement): void {
+  const next = new Map<string, number>();
+  for (const c of children(devs, 'controller')) {
+    const type = attr(c, 'type') ?? '';
+    const n = next.get(type) ?? 0;
+    if (attr(c, 'index') === undefined) {
+      c.attrs.splice(1, 0, ['index', String(n)]);
+    }
+    next.set(type, Math.max(n, Number(attr(c, 'index')) + 1));
+    if (type === 'usb' && attr(c, 'model') === undefined) setAttr(c, 'model', 'piix3-uhci');
+    if (type === 'scsi' && attr(c, 'model') === undefined) setAttr(c, 'model', DEFAULT_SCSI_MODEL);
+  }
+}
+
+/** Adds the controllers a `pc` (i440fx) guest has in libvirt's XML. */
+export function defaultControllers(devs: XmlElement): void {
+  normalise(devs);
+  if (controllers(devs, 'usb').length === 0) addController(devs, 'usb', 'piix3-uhci');
+  if (controllers(devs, 'pci').length === 0) addController(devs, 'pci', 'pci-root');
+  const buses = new Set(children(devs, 'disk').map(diskBus));
+  // libvirt adds the disk controllers in this order: SCSI, IDE, SATA.
+  if (buses.has('scsi') && controllers(devs, 'scsi').length === 0) addController(devs, 'scsi', DEFAULT_SCSI_MODEL);
+  if (buses.has('ide') && controllers(devs, 'ide').length === 0) addController(devs, 'ide');
+  if (buses.has('sata') && controllers(devs, 'sata').length === 0) addController(devs, 'sata');
+  const needsVirtioSerial = [...children(devs, 'channel'), ...children(devs, 'console')]
+    .some((c) => attr(child(c, 'target'), 'type') === 'virtio');
+  if (needsVirtioSerial && controllers(devs, 'virtio-serial').length === 0) addController(devs, 'virtio-serial');
+}

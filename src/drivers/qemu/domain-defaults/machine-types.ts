@@ -1,0 +1,91 @@
+/**
+ * The machine types a QEMU binary offers (QMP `query-machines`), asked once per binary and kept
+ * for the life of the process, so `pc` resolves to the versioned type (`pc-i440fx-7.2`) that
+ * this QEMU runs, as libvirt records it on define.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
+import { VirError } from '../../../util/vir-error';
+
+/** One entry of `query-machines`. */
+export interface MachineType {
+  name: string;
+  alias?: string;
+  isDefault: boolean;
+  defaultCpuType?: string;
+}
+
+const cache = new Map<string, MachineType[]>();
+
+function keyOf(binary: string): string {
+  const st = statSync(binary);
+  return `${binary}:${st.mtimeMs}:${st.size}`;
+}
+
+/** Reads the `query-machines` answer from QEMU's QMP output lines. */
+function parseAnswer(out: string): MachineType[] | undefined {
+  for (const line of out.split('\n')) {
+    let msg: { return?: unknown };
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(msg.return)) continue;
+    return (msg.return as Array<Record<string, unknown>>).map((m) => ({
+      name: String(m.name),
+      alias: typeof m.alias === 'string' ? m.alias : undefined,
+      isDefault: m['is-default'] === true,
+      defaultCpuType: typeof m['default-cpu-type'] === 'string' ? m['default-cpu-type'] : undefined,
+    }));
+  }
+  return undefined;
+}
+
+/**
+ * The machine types of `binary`. The probe is synchronous on purpose: it runs once per binary
+ * (about 0.2 s) from XML parsing, which every caller does synchronously, and a QEMU started with
+ * `-machine none` and QMP on stdio answers without any socket to clean up.
+ */
+export function machineTypes(binary: string): MachineType[] {
+  let key: string;
+  try {
+    key = keyOf(binary);
+  } catch (err) {
+    throw VirError.system(ErrorDomain.QEMU, `Cannot find QEMU binary ${binary}`, err);
+  }
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const input = ['qmp_capabilities', 'query-machines', 'quit'].map((c) => JSON.stringify({ execute: c })).join('\n');
+  const res: SpawnSyncReturns<string> = spawnSync(
+    binary,
+    ['-machine', 'none', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'],
+    { input: `${input}\n`, encoding: 'utf8', timeout: 30_000, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const list = res.stdout ? parseAnswer(res.stdout) : undefined;
+  if (!list) {
+    const why = res.error?.message ?? res.stderr?.trim() ?? `exit status ${res.status}`;
+    throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `Failed to probe machine types of ${binary}: ${why}`);
+  }
+  cache.set(key, list);
+  return list;
+}
+
+/**
+ * The versioned machine type for `machine` (an alias such as `pc` or a full name), or the
+ * binary's default when none is given. CONFIG_UNSUPPORTED, as libvirt, for one QEMU lacks.
+ */
+export function resolveMachineType(binary: string, machine: string | undefined): string {
+  const list = machineTypes(binary);
+  if (machine === undefined) {
+    const dflt = list.find((m) => m.isDefault);
+    if (dflt) return dflt.name;
+    machine = 'pc';
+  }
+  const found = list.find((m) => m.alias === machine) ?? list.find((m) => m.name === machine);
+  if (!found) {
+    throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Emulator '${binary}' does not support machine type '${machine}'`);
+  }
+  return found.name;
+}
