@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose="${1:-test}"
 
-# Debian packages per purpose: QEMU for the real-guest driver and tests.
+# Debian packages per purpose: QEMU for the real-guest driver and tests (qemu-utils: qemu-img for
+# qcow2 test disks; libvirt-daemon-driver-qemu: libvirt's QEMU driver, the device-model oracle).
 # python3-fusepy: the EIO-injecting FUSE filesystem of the fault tests (test/helpers/eio-fs.py).
-apt_pkgs=(qemu-system-x86 zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy libsasl2-modules openssl)
+apt_pkgs=(qemu-system-x86 qemu-utils libvirt-daemon-driver-qemu zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy libsasl2-modules openssl)
 
 if ! command -v node >/dev/null 2>&1; then
   echo "setup: Node.js 20 or newer is required (apt-get install nodejs npm, or from nodejs.org)" >&2
@@ -35,6 +36,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# libvirt's QEMU driver (the interop tests' private libvirtd) refuses to start without its
+# 'libvirt-qemu' user and group (a --no-install-recommends install creates neither) and needs a
+# running virtlogd.
+if [ "$(id -u)" -eq 0 ] && [ "$purpose" != bench ]; then
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+  mkdir -p /var/log/libvirt
+  [ -S /run/libvirt/virtlogd-sock ] && pgrep -x virtlogd >/dev/null || /usr/sbin/virtlogd --daemon
 fi
 
 # npm dependencies, exactly as locked; skipped when node_modules is newer than the lock file.
