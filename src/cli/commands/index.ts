@@ -2,6 +2,7 @@
  * Every tsvirsh command, in one table.
  */
 import type { CommandDef } from '../types';
+import { consoleCommands } from './console';
 import { deviceCommands } from './devices';
 import { lifecycleCommands } from './domain-lifecycle';
 import { powerCommands } from './power';
@@ -15,6 +16,7 @@ import { shellCommands } from './shell-commands';
 export const ALL_COMMANDS: readonly CommandDef[] = [
   ...lifecycleCommands,
   ...powerCommands,
+  ...consoleCommands,
   ...saveCommands,
   ...jobCommands,
   ...infoCommands,

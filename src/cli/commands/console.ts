@@ -1,0 +1,85 @@
+/**
+ * `console DOMAIN [--devname NAME] [--force] [--safe]`: virsh's interactive serial console. The
+ * terminal goes raw, keys go to the guest, guest output to the terminal, until the escape key
+ * (Ctrl + ], byte 0x1d) or the guest's QEMU ends the stream.
+ */
+import type { Duplex } from 'node:stream';
+import { ReportedError } from '../errors';
+import { optString, optBool, type CommandDef } from '../types';
+import { DOMAIN_OPT } from './common';
+
+/** VIR_DOMAIN_CONSOLE_FORCE and VIR_DOMAIN_CONSOLE_SAFE. */
+const FORCE = 1 << 0;
+const SAFE = 1 << 1;
+/** ^] : what virsh leaves the console on by default. */
+const ESCAPE = 0x1d;
+
+/** Pumps stdin to the console and the console to stdout until ^] or the console's end. */
+function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const finish = (): void => {
+      stdin.off('data', onKeys);
+      stream.off('data', onGuest);
+      stream.off('close', finish);
+      stream.off('end', finish);
+      stream.destroy();
+      resolve();
+    };
+    const onKeys = (chunk: Buffer): void => {
+      const at = chunk.indexOf(ESCAPE);
+      if (at >= 0) {
+        if (at > 0) stream.write(chunk.subarray(0, at));
+        finish();
+        return;
+      }
+      stream.write(chunk);
+    };
+    const onGuest = (chunk: Buffer): void => {
+      stdout.write(chunk);
+    };
+    stdin.on('data', onKeys);
+    stream.on('data', onGuest);
+    stream.once('end', finish);
+    stream.once('close', finish);
+  });
+}
+
+const consoleCmd: CommandDef = {
+  name: 'console',
+  group: 'domain',
+  help: 'connect to the guest console',
+  desc: 'Connect the virtual serial console for the guest',
+  opts: [
+    DOMAIN_OPT,
+    { name: 'devname', type: 'string', help: 'character device name' },
+    { name: 'force', type: 'bool', help: 'force console connection (disconnect already connected sessions)' },
+    { name: 'safe', type: 'bool', help: 'only connect if safe console handling is supported' },
+  ],
+  async handler(ctx, cmd) {
+    const dom = await ctx.domain(cmd);
+    const stdin = process.stdin;
+    // Raw keys need a terminal; virsh refuses the same way.
+    if (!stdin.isTTY) {
+      ctx.error('Cannot run interactive console without a controlling TTY');
+      throw new ReportedError();
+    }
+    const flags = (optBool(cmd, 'force') ? FORCE : 0) | (optBool(cmd, 'safe') ? SAFE : 0);
+    ctx.printExtra(`Connected to domain '${dom.name}'\nEscape character is ^] (Ctrl + ])\n`);
+    // virsh reports a refused console with the error alone, no "Failed to" line.
+    const stream = await dom.openConsole(optString(cmd, 'devname') ?? null, flags);
+    const wasRaw = stdin.isRaw;
+    stdin.setRawMode(true);
+    stdin.resume();
+    try {
+      await runSession(stream, stdin, process.stdout);
+    } finally {
+      stdin.setRawMode(wasRaw);
+      stdin.pause();
+      // The guest's last line may lack a newline; virsh ends the session on a fresh line.
+      ctx.print('\n');
+    }
+  },
+};
+
+/** console. */
+export const consoleCommands: readonly CommandDef[] = [consoleCmd];
