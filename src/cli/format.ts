@@ -2,7 +2,7 @@
  * virsh's display strings and number formats: domain states and reasons, job types and
  * operations, vshPrettyCapacity and vshTable's column layout.
  */
-import { DomainState, JobOperation, JobType } from '../index';
+import { DomainState, JobOperation, JobType } from '../drivers/types';
 
 const STATE_NAMES: Record<number, string> = {
   [DomainState.NOSTATE]: 'no state',

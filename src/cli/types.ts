@@ -3,7 +3,8 @@
  * command is a table of options plus a handler, so parsing, `help CMD` and error texts are all
  * derived from the same description.
  */
-import type { Connect, Domain } from '../index';
+import type { Connect } from '../public/connect';
+import type { Domain } from '../public/domain';
 
 /**
  * Option kinds. `data` is virsh's VSH_OT_DATA (a required positional argument shown as

@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import * as zlib from 'node:zlib';
 import { promisify } from 'node:util';
 
 type ZlibZstd = {
@@ -15,11 +14,22 @@ type ZlibZstd = {
   zstdDecompress?: (b: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
 };
 
-const native = zlib as unknown as ZlibZstd;
+/**
+ * node:zlib, loaded on first use: initializing it costs several milliseconds of start-up that
+ * commands which never compress (most of tsvirsh's) should not pay.
+ */
+export function zlibModule(): typeof import('node:zlib') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:zlib') as typeof import('node:zlib');
+}
+
+function native(): ZlibZstd {
+  return zlibModule() as unknown as ZlibZstd;
+}
 
 /** True when this Node.js has zstd in node:zlib. */
 export function nativeZstd(): boolean {
-  return typeof native.zstdCompress === 'function' && typeof native.zstdDecompress === 'function';
+  return typeof native().zstdCompress === 'function' && typeof native().zstdDecompress === 'function';
 }
 
 let programPath: string | null | undefined;
@@ -70,12 +80,12 @@ function runProgram(args: string[], input: Buffer): Promise<Buffer> {
 
 /** Compresses `data` into one zstd frame. */
 export async function zstdCompress(data: Buffer): Promise<Buffer> {
-  if (nativeZstd()) return promisify(native.zstdCompress!)(data);
+  if (nativeZstd()) return promisify(native().zstdCompress!)(data);
   return runProgram(['-q', '-c', '-3'], data);
 }
 
 /** Decompresses zstd frames; rejects on data that is not zstd or is damaged. */
 export async function zstdDecompress(data: Buffer): Promise<Buffer> {
-  if (nativeZstd()) return promisify(native.zstdDecompress!)(data);
+  if (nativeZstd()) return promisify(native().zstdDecompress!)(data);
   return runProgram(['-q', '-d', '-c'], data);
 }

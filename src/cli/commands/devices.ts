@@ -2,7 +2,7 @@
  * Device listing commands: domblklist and domiflist. As in virsh, both read the domain XML
  * (live, or with --inactive the persistent definition) rather than calling a device API.
  */
-import { parseXmlDocument, attr, child, children, type XmlElement } from '../../conf/xml-tree';
+import type { XmlElement } from '../../conf/xml-tree';
 import { DomainXMLFlags } from '../../public/flags';
 import { formatTable } from '../format';
 import { optBool, type CommandContext, type CommandDef, type ParsedCommand } from '../types';
@@ -12,14 +12,21 @@ import { DOMAIN_OPT } from './common';
 async function devicesOf(ctx: CommandContext, cmd: ParsedCommand): Promise<XmlElement[]> {
   const dom = await ctx.domain(cmd);
   const xml = await dom.getXMLDesc(optBool(cmd, 'inactive') ? DomainXMLFlags.INACTIVE : 0);
+  const { parseXmlDocument, child } = xmlTree();
   const devices = child(parseXmlDocument(xml, 'domain'), 'devices');
   return devices ? [devices] : [];
+}
+
+/** The XML helpers, loaded by the commands that read XML rather than by every tsvirsh start. */
+function xmlTree(): typeof import('../../conf/xml-tree') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../../conf/xml-tree') as typeof import('../../conf/xml-tree');
 }
 
 /** The first of `names` that `el` has as an attribute. */
 function firstAttr(el: XmlElement | undefined, names: readonly string[]): string | undefined {
   for (const n of names) {
-    const v = attr(el, n);
+    const v = xmlTree().attr(el, n);
     if (v !== undefined) return v;
   }
   return undefined;
@@ -38,7 +45,9 @@ const domblklist: CommandDef = {
   async handler(ctx, cmd) {
     const details = optBool(cmd, 'details');
     const rows: string[][] = [];
-    for (const devices of await devicesOf(ctx, cmd)) {
+    const devs = await devicesOf(ctx, cmd);
+    const { attr, child, children } = xmlTree();
+    for (const devices of devs) {
       for (const disk of children(devices, 'disk')) {
         const target = attr(child(disk, 'target'), 'dev');
         // virsh skips a disk without a target: it has no name to list it by.
@@ -60,7 +69,9 @@ const domiflist: CommandDef = {
   opts: [DOMAIN_OPT, { name: 'inactive', type: 'bool', help: 'get inactive rather than running configuration' }],
   async handler(ctx, cmd) {
     const rows: string[][] = [];
-    for (const devices of await devicesOf(ctx, cmd)) {
+    const devs = await devicesOf(ctx, cmd);
+    const { attr, child, children } = xmlTree();
+    for (const devices of devs) {
       for (const nic of children(devices, 'interface')) {
         rows.push([
           attr(child(nic, 'target'), 'dev') ?? '-',

@@ -1,7 +1,8 @@
 /**
  * Domain monitoring commands: list, dominfo, domstate, domid, domname, domuuid, dumpxml.
  */
-import { DomainXMLFlags, ListAllDomainsFlags, type Domain } from '../../index';
+import { DomainXMLFlags, ListAllDomainsFlags } from '../../public/flags';
+import type { Domain } from '../../public/domain';
 import { formatTable, padRight, reasonName, stateName } from '../format';
 import { optBool, type CommandDef } from '../types';
 import { DOMAIN_OPT, domainOpt } from './common';

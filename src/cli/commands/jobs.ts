@@ -2,7 +2,12 @@
  * Job commands: domjobinfo (virsh's layout, from virDomainGetJobStats with a fallback to
  * virDomainGetJobInfo on drivers without stats) and domjobabort.
  */
-import { ErrorCode, JobStatsFlags, JobType, isVirError, type Domain, type JobInfo, type TypedParameter } from '../../index';
+import { JobType, type JobInfo } from '../../drivers/types';
+import type { Domain } from '../../public/domain';
+import { JobStatsFlags } from '../../public/flags';
+import { ErrorCode } from '../../util/error-codes';
+import type { TypedParameter } from '../../util/typed-params';
+import { isVirError } from '../../util/vir-error';
 import { jobOperationName, jobTypeName, padRight, prettyCapacity } from '../format';
 import { optBool, type CommandContext, type CommandDef } from '../types';
 import { DOMAIN_OPT } from './common';

@@ -5,8 +5,9 @@
  * only SaveParams can carry (--parallel-channels, --image-format) is given.
  */
 import path from 'node:path';
-import { verifySaveImage } from '../../conf/save-image';
-import { DomainXMLFlags, SaveRestoreFlags, TypedParamType, typedParam, type TypedParameter } from '../../index';
+import { DomainXMLFlags } from '../../public/flags';
+import { SaveRestoreFlags } from '../../public/save-flags';
+import { TypedParamType, typedParam, type TypedParameter } from '../../util/typed-params';
 import { readTextFile, optInt, optStringReq } from '../options';
 import { watchJob } from '../progress';
 import { optBool, optString, type CommandDef, type CommandContext, type OptDef, type ParsedCommand } from '../types';
@@ -213,6 +214,8 @@ const saveImageVerify: CommandDef = {
   opts: [{ name: 'file', type: 'data', help: 'saved state file to check' }],
   async handler(ctx, cmd) {
     const file = path.resolve(optString(cmd, 'file') ?? '');
+    // Loaded here: the image reader is only needed by this command.
+    const { verifySaveImage } = await import('../../conf/save-image/verify');
     const report = await ctx.attempt(`Failed to verify save image ${file}`, () => verifySaveImage(file));
     const m = report.manifest;
     ctx.print(`Image:          ${report.path}\n`);

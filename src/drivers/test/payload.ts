@@ -5,12 +5,11 @@
  * records that frame it in an image. Layout: docs/save-image-format.md.
  */
 import { createHash } from 'node:crypto';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { uuidBytes } from '../../conf/uuid';
 import type { SaveCompression } from '../../conf/save-image/manifest';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { zstdAvailable, zstdCompress, zstdDecompress } from '../../util/zstd';
+import { zlibModule, zstdAvailable, zstdCompress, zstdDecompress } from '../../util/zstd';
 
 /** Chunk size of the payload and of every write. */
 export const CHUNK_SIZE = 64 * 1024;
@@ -129,7 +128,7 @@ export function checkCompressionAvailable(c: SaveCompression): void {
 /** Frames one chunk for storage: raw, or u32 BE length + compressed bytes. */
 export async function encodeChunk(chunk: Buffer, c: SaveCompression): Promise<Buffer> {
   if (c === 'none') return chunk;
-  const z = c === 'zlib' ? deflateRawSync(chunk) : await zstdCompress(chunk);
+  const z = c === 'zlib' ? zlibModule().deflateRawSync(chunk) : await zstdCompress(chunk);
   const len = Buffer.alloc(4);
   len.writeUInt32BE(z.length, 0);
   return Buffer.concat([len, z]);
@@ -138,5 +137,5 @@ export async function encodeChunk(chunk: Buffer, c: SaveCompression): Promise<Bu
 /** Inverse of encodeChunk for compressed frames. */
 export async function decodeChunkBody(body: Buffer, c: SaveCompression): Promise<Buffer> {
   if (c === 'none') return body;
-  return c === 'zlib' ? inflateRawSync(body) : zstdDecompress(body);
+  return c === 'zlib' ? zlibModule().inflateRawSync(body) : zstdDecompress(body);
 }
