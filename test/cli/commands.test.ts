@@ -184,3 +184,14 @@ describe('tsvirsh errors and exit codes', () => {
     expect(r.stderr).toBe("error: failed to get domain 'nosuch'\n");
   });
 });
+
+describe('global options that change the session', () => {
+  test('-d 0 turns on the library log on stderr (debug), -d 4 keeps it to errors', async () => {
+    const debug = await tsvirsh(['-d', '0', '-c', 'test:///default', 'uri'], { env: { TSVIRT_LOG_LEVEL: undefined } });
+    expect(debug.stdout).toBe('test:///default\n\n');
+    const records = debug.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: number; fn?: string });
+    expect(records.some((r) => r.level === 20 && r.fn === 'virConnectOpen')).toBe(true);
+    const quiet = await tsvirsh(['-d', '4', '-c', 'test:///default', 'uri'], { env: { TSVIRT_LOG_LEVEL: undefined } });
+    expect(quiet).toEqual({ code: 0, stdout: 'test:///default\n\n', stderr: '' });
+  });
+});
