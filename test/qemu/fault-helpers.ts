@@ -7,10 +7,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Domain } from '../../src';
+import type { Connect, Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
-import { readGuestRam } from '../helpers/qemu-guest';
+import { smallGuestXML } from '../helpers/qemu-env';
+import { fillRandom, readGuestRam } from '../helpers/qemu-guest';
 
 /** Guest RAM of the fault tests. */
 export const RAM_MIB = 64;
@@ -21,6 +22,33 @@ export const FILL_LEN = 16 << 20;
 
 /** Shared memfd RAM, so every mode (region included) applies to the same guest. */
 export const MEMFD = "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>";
+
+/** Typed parameters of a save, by layout. */
+export type FaultParams = Record<string, string | number>;
+
+/** Every save layout the fault tests put through each fault. */
+export const FAULT_MODES: Array<[string, FaultParams]> = [
+  ['single', {}],
+  ['zstd', { image_format: 'zstd' }],
+  ['files', { 'parallel.channels': 2 }],
+  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
+];
+
+/** A running RAM_MIB memfd guest named `name` whose RAM holds FILL_LEN random bytes at FILL_AT. */
+export async function filledGuest(conn: Connect, name: string, extraDevices = ''): Promise<Domain> {
+  const dom = await conn.defineXML(smallGuestXML(name, RAM_MIB, extraDevices, MEMFD));
+  await dom.create();
+  await dom.suspend();
+  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
+  await dom.resume();
+  return dom;
+}
+
+/** Destroys (when running) and undefines a test guest. */
+export async function removeDomain(dom: Domain): Promise<void> {
+  if (await dom.isActive()) await dom.destroy();
+  await dom.undefine();
+}
 
 /** SHA-256 of the filled part of guest RAM, read through /proc/PID/mem. */
 export function ramHash(dom: Domain): string {

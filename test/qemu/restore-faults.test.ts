@@ -14,8 +14,7 @@ import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
 import { virErrorOf, waitFor } from '../conformance/helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
-import { fillRandom } from '../helpers/qemu-guest';
-import { FILL_AT, FILL_LEN, MEMFD, RAM, RAM_MIB, eioDisk, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+import { FAULT_MODES, RAM_MIB, eioDisk, filledGuest, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
 
 const env = setupQemuEnv('restore-faults');
 const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
@@ -34,22 +33,7 @@ afterAll(async () => {
 });
 afterEach(() => disk.fault('off'));
 
-type Params = Record<string, string | number>;
-const MODES: Array<[string, Params]> = [
-  ['single', {}],
-  ['zstd', { image_format: 'zstd' }],
-  ['files', { 'parallel.channels': 2 }],
-  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
-];
-
-async function guest(): Promise<Domain> {
-  const dom = await conn.defineXML(smallGuestXML(`rf-${process.pid}-${++seq}`, RAM_MIB, '', MEMFD));
-  await dom.create();
-  await dom.suspend();
-  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
-  await dom.resume();
-  return dom;
-}
+const guest = (): Promise<Domain> => filledGuest(conn, `rf-${process.pid}-${++seq}`);
 
 /** True while the restore is moving the image: QEMU's incoming migration is active, or tsvirt copied data. */
 async function loading(dom: Domain): Promise<boolean> {
@@ -58,7 +42,7 @@ async function loading(dom: Domain): Promise<boolean> {
   return mig.status === 'active';
 }
 
-describe.each(MODES)('%s restore', (mode, params) => {
+describe.each(FAULT_MODES)('%s restore', (mode, params) => {
   it('QEMU SIGKILLed while loading: a VirError, the domain shut off, nothing left, the image restores after', async () => {
     const dom = await guest();
     const file = path.join(disk.dir, `kill-${mode}.img`);
@@ -90,8 +74,7 @@ describe.each(MODES)('%s restore', (mode, params) => {
       expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
       expect(ramHash(dom)).toBe(hash);
     } finally {
-      if (await dom.isActive()) await dom.destroy();
-      await dom.undefine();
+      await removeDomain(dom);
     }
   }, 120000);
 });

@@ -7,11 +7,9 @@
  */
 import path from 'node:path';
 import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
-import { qemuPidOf } from '../../src/drivers/qemu';
 import { virErrorOf } from '../conformance/helpers';
-import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
-import { fillRandom } from '../helpers/qemu-guest';
-import { FILL_AT, FILL_LEN, MEMFD, RAM, RAM_MIB, eioDisk, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+import { qemuPidsUnder, setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
+import { FAULT_MODES, eioDisk, filledGuest, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
 
 const env = setupQemuEnv('save-eio');
 let conn: Connect;
@@ -29,29 +27,9 @@ afterAll(async () => {
 });
 afterEach(() => disk.fault('off'));
 
-type Params = Record<string, string | number>;
-const MODES: Array<[string, Params]> = [
-  ['single', {}],
-  ['zstd', { image_format: 'zstd' }],
-  ['files', { 'parallel.channels': 2 }],
-  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
-];
+const guest = (): Promise<Domain> => filledGuest(conn, `eio-${process.pid}-${++seq}`);
 
-async function guest(): Promise<Domain> {
-  const dom = await conn.defineXML(smallGuestXML(`eio-${process.pid}-${++seq}`, RAM_MIB, '', MEMFD));
-  await dom.create();
-  await dom.suspend();
-  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
-  await dom.resume();
-  return dom;
-}
-
-async function remove(dom: Domain): Promise<void> {
-  if (await dom.isActive()) await dom.destroy();
-  await dom.undefine();
-}
-
-describe.each(MODES)('%s image on a disk that fails with EIO', (mode, params) => {
+describe.each(FAULT_MODES)('%s image on a disk that fails with EIO', (mode, params) => {
   it.each([['a write 4 MiB into the image', 'write 4194304'], ['the fsync of the written image', 'fsync 4194304']])('save: %s fails the save naming EIO; earlier image, guest and memory unharmed', async (_what, fault) => {
     const dom = await guest();
     const file = path.join(disk.dir, `save-${mode}-${seq}.img`);
@@ -71,7 +49,7 @@ describe.each(MODES)('%s image on a disk that fails with EIO', (mode, params) =>
       expect(processesMentioning(file)).toEqual([]);
       expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
     } finally {
-      await remove(dom);
+      await removeDomain(dom);
     }
   }, 120000);
 
@@ -98,7 +76,7 @@ describe.each(MODES)('%s image on a disk that fails with EIO', (mode, params) =>
       expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
       expect(ramHash(dom)).toBe(hash);
     } finally {
-      await remove(dom);
+      await removeDomain(dom);
     }
   }, 120000);
 });

@@ -13,9 +13,9 @@ import { Connect, DomainState, ErrorCode, PausedReason, RunningReason, ShutoffRe
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { readSaveImageHeader } from '../../src/conf/save-image';
 import { virErrorOf, waitFor } from '../conformance/helpers';
-import { setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
+import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
 import { fillRandom } from '../helpers/qemu-guest';
-import { FILL_AT, FILL_LEN, MEMFD, RAM, RAM_MIB, imageFileNames, imageSnapshot, processesMentioning, ramHash, runDirExtras, smallDisk } from './fault-helpers';
+import { FAULT_MODES, FILL_AT, FILL_LEN, RAM, filledGuest, imageFileNames, imageSnapshot, processesMentioning, ramHash, removeDomain, runDirExtras, smallDisk, type FaultParams } from './fault-helpers';
 
 const env = setupQemuEnv('save-faults');
 const SLOW = 'qemu:///session?save_max_bandwidth=262144';
@@ -33,23 +33,9 @@ afterAll(async () => {
   teardownQemuEnv(env);
 });
 
-type Params = Record<string, string | number>;
-const MODES: Array<[string, Params]> = [
-  ['single', {}],
-  ['zstd', { image_format: 'zstd' }],
-  ['files', { 'parallel.channels': 2 }],
-  ['region', { 'parallel.channels': 2, 'parallel.mode': 'region' }],
-];
+type Params = FaultParams;
 
-/** A running 64 MiB memfd guest whose RAM holds FILL_LEN random bytes. */
-async function guest(extraDevices = ''): Promise<Domain> {
-  const dom = await conn.defineXML(smallGuestXML(`sf-${process.pid}-${++seq}`, RAM_MIB, extraDevices, MEMFD));
-  await dom.create();
-  await dom.suspend();
-  fillRandom(qemuPidOf(dom.uuid)!, RAM, FILL_AT, FILL_AT + FILL_LEN);
-  await dom.resume();
-  return dom;
-}
+const guest = (extraDevices = ''): Promise<Domain> => filledGuest(conn, `sf-${process.pid}-${++seq}`, extraDevices);
 
 /** Saves, then restores, so that `file` holds a complete earlier image and the guest runs again. */
 async function earlierImage(dom: Domain, file: string, params: Params): Promise<Record<string, string>> {
@@ -68,12 +54,9 @@ async function expectUnharmed(dom: Domain, file: string, before: Record<string, 
   expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
 }
 
-async function remove(dom: Domain): Promise<void> {
-  if (await dom.isActive()) await dom.destroy();
-  await dom.undefine();
-}
+const remove = removeDomain;
 
-describe.each(MODES)('%s save under faults', (mode, params) => {
+describe.each(FAULT_MODES)('%s save under faults', (mode, params) => {
   it('disk full: fails naming ENOSPC, the earlier image survives byte for byte, the guest runs on', async () => {
     const dom = await guest();
     const disk = smallDisk(env.workDir, 'full', 40);

@@ -26,15 +26,12 @@ export interface DdCopyOptions {
   signal?: AbortSignal;
 }
 
-/** dd's messages in English whatever the user's locale: the O_DIRECT probe reads them. */
+/** dd's messages in English whatever the user's locale: the O_DIRECT fallback reads them. */
 function cLocaleEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
   delete env.LANGUAGE;
   return env;
 }
-
-/** The block the O_DIRECT probe writes: the largest logical block size disks use. */
-const PROBE_BLOCK = 4096;
 
 function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; done: Promise<void> } {
   const child = spawn('dd', args, { stdio: ['ignore', 'ignore', 'pipe'], env: cLocaleEnv() });
@@ -56,23 +53,6 @@ function runDd(args: string[], signal?: AbortSignal): { child: ChildProcess; don
   return { child, done };
 }
 
-/**
- * True when the image's filesystem takes O_DIRECT writes. Some (FUSE without direct_io, older
- * tmpfs) accept the open but fail the write with EINVAL; the copy then goes through the page
- * cache instead of failing the save. Probed by writing one zero block with dd where the RAM copy
- * starts (dd aligns its buffer as O_DIRECT needs; the block is RAM-copy space, rewritten next).
- */
-async function acceptsDirectIo(path: string, offset: number, signal?: AbortSignal): Promise<boolean> {
-  const probe = runDd([`if=/dev/zero`, `of=${path}`, `bs=${PROBE_BLOCK}`, 'count=1', `seek=${offset / PROBE_BLOCK}`, 'oflag=direct', 'conv=notrunc', 'status=none'], signal);
-  try {
-    await probe.done;
-    return true;
-  } catch (err) {
-    if (/Invalid argument/.test((err as Error).message)) return false;
-    throw err;
-  }
-}
-
 async function hashRegion(srcPath: string, start: number, length: number, worker: number, o: DdCopyOptions): Promise<RegionDigest> {
   const fh = await open(srcPath, 'r');
   const hash = createHash('sha256');
@@ -92,15 +72,9 @@ async function hashRegion(srcPath: string, start: number, length: number, worker
   return { start, length, sha256: hash.digest('hex') };
 }
 
-/**
- * Copies `size` bytes of RAM into the image with one dd per region and returns each region's
- * digest. On any failure every dd is killed and the error is raised; the caller removes the image.
- */
-export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
-  if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
-  const regions = splitRegions(o.size, o.workers);
+/** One dd per region, all at once; on a failure the others are killed before it is raised. */
+async function copyAll(o: DdCopyOptions, regions: Array<{ start: number; length: number }>, direct: boolean): Promise<void> {
   const blk = REGION_CHUNK;
-  const direct = await acceptsDirectIo(o.dstPath, o.dstOffset, o.signal);
   const copies = regions.map((r) =>
     runDd(
       [
@@ -120,14 +94,33 @@ export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
     ),
   );
   try {
-    const [digests] = await Promise.all([
-      Promise.all(regions.map((r, i) => hashRegion(o.srcPath, r.start, r.length, i + 1, o))),
-      Promise.all(copies.map((c) => c.done)),
-    ]);
-    return digests;
+    await Promise.all(copies.map((c) => c.done));
   } catch (err) {
     for (const c of copies) if (c.child.exitCode === null) c.child.kill('SIGKILL');
     await Promise.allSettled(copies.map((c) => c.done));
     throw err;
   }
+}
+
+/**
+ * Copies `size` bytes of RAM into the image with one dd per region and returns each region's
+ * digest. Writes are O_DIRECT; a filesystem that refuses them with EINVAL (FUSE, older tmpfs;
+ * some accept a first small write and refuse a later one) gets the whole copy again through the
+ * page cache, which rewrites the same blocks at the same offsets. On any other failure every dd
+ * is killed and the error is raised; the caller removes the image.
+ */
+export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
+  if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
+  const regions = splitRegions(o.size, o.workers);
+  const hashing = Promise.all(regions.map((r, i) => hashRegion(o.srcPath, r.start, r.length, i + 1, o)));
+  // Settled below, or left to end on its own when the copy fails.
+  hashing.catch(() => undefined);
+  try {
+    await copyAll(o, regions, true);
+  } catch (err) {
+    // dd runs in the C locale (cLocaleEnv), so the errno text is English.
+    if (o.signal?.aborted || !/Invalid argument/.test((err as Error).message)) throw err;
+    await copyAll(o, regions, false);
+  }
+  return hashing;
 }
