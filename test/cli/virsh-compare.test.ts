@@ -98,6 +98,8 @@ const CASES: readonly string[] = [
   'destroy test; start test; domstate test --reason', 'start test', 'destroy test; destroy test',
   'suspend test; suspend test', 'resume test', 'undefine test; list --all',
   'shutdown test; domstate test --reason; start test; reboot test; domstate test; reset test; domstate test',
+  'undefine test --nvram --keep-nvram', 'destroy test --graceful', 'destroy test; undefine test --keep-nvram',
+  'destroy test; undefine test --snapshots-metadata; list --all',
   'reboot test --mode acpi,agent', 'shutdown test --mode bogus', 'shutdown nosuch', 'reset nosuch',
   'define dom.xml; list --all; undefine cmp1; list --all', 'define nonexist.xml',
   'create dom.xml; list; domblklist cmp1; domblklist cmp1 --details; destroy cmp1; list --all',
@@ -118,7 +120,7 @@ const CASES: readonly string[] = [
   'pwd', 'cd /tmp', 'quit', 'exit', 'uri; quit; uri',
   ...['cd', 'connect', 'domblklist', 'domid', 'domiflist', 'dominfo', 'domname', 'domstate', 'domuuid', 'echo', 'help', 'hostname',
     'managedsave', 'managedsave-remove', 'nodeinfo', 'pwd', 'quit', 'resume', 'save-image-define', 'suspend', 'uri', 'version',
-    'shutdown', 'reboot', 'reset', 'capabilities'].map((c) => `help ${c}`),
+    'shutdown', 'reboot', 'reset', 'capabilities', 'destroy'].map((c) => `help ${c}`),
   'help nosuch',
   // parse errors
   'nosuch', 'domstate', 'domstate test --bogus', 'domstate test extra', 'list --all --all', 'domstate --domain', 'uri; nosuch',

@@ -5,7 +5,7 @@ import { CreateFlags, UndefineFlags } from '../../public/flags';
 import type { Domain } from '../../public/domain';
 import { ReportedError } from '../errors';
 import { readTextFile } from '../options';
-import { optBool, optString, type CommandDef } from '../types';
+import { optBool, optString, type CommandDef, type OptDef, type ParsedCommand } from '../types';
 import { DOMAIN_OPT } from './common';
 
 const start: CommandDef = {
@@ -16,6 +16,7 @@ const start: CommandDef = {
   opts: [
     { name: 'domain', type: 'data', help: 'name of the inactive domain' },
     { name: 'paused', type: 'bool', help: 'leave the guest paused after creation' },
+    { name: 'autodestroy', type: 'bool', help: 'automatically destroy the guest when virsh disconnects' },
     { name: 'bypass-cache', type: 'bool', help: 'avoid file system cache when loading' },
     { name: 'force-boot', type: 'bool', help: 'force fresh boot by discarding any managed save' },
   ],
@@ -28,6 +29,7 @@ const start: CommandDef = {
     }
     let flags = 0;
     if (optBool(cmd, 'paused')) flags |= CreateFlags.START_PAUSED;
+    if (optBool(cmd, 'autodestroy')) flags |= CreateFlags.START_AUTODESTROY;
     if (optBool(cmd, 'bypass-cache')) flags |= CreateFlags.START_BYPASS_CACHE;
     if (optBool(cmd, 'force-boot')) flags |= CreateFlags.START_FORCE_BOOT;
     await ctx.attempt(`Failed to start domain '${dom.name}'`, () => dom.create(flags));
@@ -35,17 +37,21 @@ const start: CommandDef = {
   },
 };
 
+/** virDomainDestroyFlagsValues (no public constant yet; libvirt's values). */
+const DESTROY_GRACEFUL = 1 << 0;
+const DESTROY_REMOVE_LOGS = 1 << 1;
+
 /** A command that runs one Domain method and reports virsh's success or failure line. */
-function simple(name: string, help: string, desc: string, verb: string, failVerb: string, run: (d: Domain) => Promise<void>): CommandDef {
+function simple(name: string, help: string, desc: string, verb: string, failVerb: string, run: (d: Domain, cmd: ParsedCommand) => Promise<void>, extra: readonly OptDef[] = []): CommandDef {
   return {
     name,
     group: 'domain',
     help,
     desc,
-    opts: [DOMAIN_OPT],
+    opts: [DOMAIN_OPT, ...extra],
     async handler(ctx, cmd) {
       const dom = await ctx.domain(cmd);
-      await ctx.attempt(`Failed to ${failVerb} domain '${dom.name}'`, () => run(dom));
+      await ctx.attempt(`Failed to ${failVerb} domain '${dom.name}'`, () => run(dom, cmd));
       ctx.printExtra(`Domain '${dom.name}' ${verb}\n`);
     },
   };
@@ -57,7 +63,11 @@ const destroy = simple(
   'Forcefully stop a given domain, but leave its resources intact.',
   'destroyed',
   'destroy',
-  (d) => d.destroy(),
+  (d, cmd) => d.destroy((optBool(cmd, 'graceful') ? DESTROY_GRACEFUL : 0) | (optBool(cmd, 'remove-logs') ? DESTROY_REMOVE_LOGS : 0)),
+  [
+    { name: 'graceful', type: 'bool', help: 'terminate gracefully' },
+    { name: 'remove-logs', type: 'bool', help: 'remove domain logs' },
+  ],
 );
 const suspend = simple('suspend', 'suspend a domain', 'Suspend a running domain.', 'suspended', 'suspend', (d) => d.suspend());
 const resume = simple('resume', 'resume a domain', 'Resume a previously suspended domain.', 'resumed', 'resume', (d) => d.resume());
@@ -105,10 +115,25 @@ const undefine: CommandDef = {
   group: 'domain',
   help: 'undefine a domain',
   desc: 'Undefine an inactive domain, or convert persistent to transient.',
-  opts: [DOMAIN_OPT, { name: 'managed-save', type: 'bool', help: 'remove domain managed state file' }],
+  // virsh's storage and TPM options have no API in tsvirt yet.
+  opts: [
+    DOMAIN_OPT,
+    { name: 'managed-save', type: 'bool', help: 'remove domain managed state file' },
+    { name: 'snapshots-metadata', type: 'bool', help: 'remove all domain snapshot metadata (vm must be inactive)' },
+    { name: 'nvram', type: 'bool', help: 'remove nvram file' },
+    { name: 'keep-nvram', type: 'bool', help: 'keep nvram file' },
+  ],
   async handler(ctx, cmd) {
+    if (optBool(cmd, 'nvram') && optBool(cmd, 'keep-nvram')) {
+      ctx.error('Options --nvram and --keep-nvram are mutually exclusive');
+      throw new ReportedError();
+    }
     const dom = await ctx.domain(cmd);
-    const flags = optBool(cmd, 'managed-save') ? UndefineFlags.MANAGED_SAVE : 0;
+    let flags = 0;
+    if (optBool(cmd, 'managed-save')) flags |= UndefineFlags.MANAGED_SAVE;
+    if (optBool(cmd, 'snapshots-metadata')) flags |= UndefineFlags.SNAPSHOTS_METADATA;
+    if (optBool(cmd, 'nvram')) flags |= UndefineFlags.NVRAM;
+    if (optBool(cmd, 'keep-nvram')) flags |= UndefineFlags.KEEP_NVRAM;
     await ctx.attempt(`Failed to undefine domain '${dom.name}'`, () => dom.undefine(flags));
     ctx.printExtra(`Domain '${dom.name}' has been undefined\n`);
   },

@@ -188,6 +188,7 @@ const dumpxml: CommandDef = {
     DOMAIN_OPT,
     { name: 'inactive', type: 'bool', help: 'show inactive defined XML' },
     { name: 'security-info', type: 'bool', help: 'include security sensitive information in XML dump' },
+    { name: 'update-cpu', type: 'bool', help: 'update guest CPU according to host CPU' },
     { name: 'migratable', type: 'bool', help: 'provide XML suitable for migrations' },
   ],
   async handler(ctx, cmd) {
@@ -195,6 +196,7 @@ const dumpxml: CommandDef = {
     let flags = 0;
     if (optBool(cmd, 'inactive')) flags |= DomainXMLFlags.INACTIVE;
     if (optBool(cmd, 'security-info')) flags |= DomainXMLFlags.SECURE;
+    if (optBool(cmd, 'update-cpu')) flags |= DomainXMLFlags.UPDATE_CPU;
     if (optBool(cmd, 'migratable')) flags |= DomainXMLFlags.MIGRATABLE;
     const xml = await dom.getXMLDesc(flags);
     ctx.print(xml.endsWith('\n') ? xml : `${xml}\n`);
