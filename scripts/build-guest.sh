@@ -49,7 +49,13 @@ echo "build-guest: building the test guest ($kpkg $kver, busybox-static $bver) i
 
 work="$(mktemp -d "$out/.build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download -q=2 "$kpkg=$kver" "busybox-static=$bver" 2>/dev/null)
+# apt's stderr is kept aside: as root it warns that _apt cannot write the folder, which is noise
+# unless the download fails.
+if ! (cd "$work" && apt-get download -q=2 "$kpkg=$kver" "busybox-static=$bver" 2>"$work/apt.err"); then
+  cat "$work/apt.err" >&2
+  echo "build-guest: apt-get download of $kpkg=$kver busybox-static=$bver failed" >&2
+  exit 1
+fi
 dpkg -x "$work"/linux-image-*.deb "$work/kernel"
 dpkg -x "$work"/busybox-static_*.deb "$work/busybox"
 rm -f "$work"/*.deb
