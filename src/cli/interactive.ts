@@ -17,9 +17,14 @@ export interface InteractiveIo {
 
 const BANNER = "Welcome to tsvirsh, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\n";
 
-/** Reads and runs command lines until end of input or quit; the exit status is 0, as virsh's. */
+/**
+ * Reads and runs command lines until end of input or quit; the exit status is 0, as virsh's.
+ * Without a terminal the session looks as virsh's does then: the banner (unless -q), and each
+ * line echoed after the prompt, so a transcript shows what ran.
+ */
 export async function runInteractive(shell: Shell, io: InteractiveIo): Promise<number> {
   const tty = !!io.stdin.isTTY;
+  const PROMPT = 'tsvirsh # ';
   const file = historyFile(io.env);
   const rl: Interface = createInterface({
     input: io.stdin,
@@ -43,19 +48,25 @@ export async function runInteractive(shell: Shell, io: InteractiveIo): Promise<n
       rl.write(null, { ctrl: true, name: 'u' });
       rl.prompt();
     });
-    io.stdout.write(BANNER);
+    if (!shell.quiet) io.stdout.write(BANNER);
     // As virsh, the connection is opened when the shell starts (its errors shown once, the
     // shell still runs), so completion can offer domain names at once.
     await shell.connection().catch(() => undefined);
-    rl.setPrompt('tsvirsh # ');
+    rl.setPrompt(PROMPT);
     rl.prompt();
+  } else if (!shell.quiet) {
+    io.stdout.write(BANNER);
   }
   try {
     for await (const line of rl) {
+      if (!tty) io.stdout.write(`${PROMPT}${line}\n`);
       if (line.trim().length > 0) await shell.runString(line);
       if (shell.quitRequested) break;
       if (tty) rl.prompt();
     }
+    // virsh ends the session with a newline: after the last prompt at end of input, or after quit.
+    if (!tty && !shell.quitRequested) io.stdout.write(PROMPT);
+    io.stdout.write('\n');
   } finally {
     if (tty) saveHistory(file, (rl as unknown as { history: string[] }).history);
     rl.close();

@@ -180,7 +180,11 @@ describe('tsvirsh errors and exit codes', () => {
   test('commands read from stdin share one connection; quit stops', async () => {
     const r = await tsvirsh(['-c', 'test:///default'], { input: 'domstate nosuch\ndestroy test\n\n# comment\ndomstate test\nquit\nuri\n' });
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("\nDomain 'test' destroyed\n\nshut off\n\n");
+    const banner = "Welcome to tsvirsh, the virtualization interactive terminal.\n\nType:  'help' for help with commands\n       'quit' to quit\n\n";
+    expect(r.stdout).toBe(
+      `${banner}tsvirsh # domstate nosuch\n\ntsvirsh # destroy test\nDomain 'test' destroyed\n\ntsvirsh # \ntsvirsh # # comment\n` +
+        'tsvirsh # domstate test\nshut off\n\ntsvirsh # quit\n\n',
+    );
     expect(r.stderr).toBe("error: failed to get domain 'nosuch'\n");
   });
 });

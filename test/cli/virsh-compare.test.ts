@@ -48,11 +48,12 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const HUNG = -999;
 const RUN_TIMEOUT_MS = 8000;
 
-function run(cmd: string, args: readonly string[]): Promise<CliResult> {
+function run(cmd: string, args: readonly string[], input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: dir };
     for (const k of ['LIBVIRT_DEFAULT_URI', 'VIRSH_DEFAULT_CONNECT_URI', 'TSVIRT_DEFAULT_URI']) delete env[k];
-    const child = spawn(cmd, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: dir, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -144,6 +145,17 @@ describe('tsvirsh and virsh on test:///default: same output and exit status', ()
       const [v, t] = await both('uri', globals);
       expect({ globals, ...t }).toEqual({ globals, ...v });
     }
+  });
+
+  test.each([
+    ['quit', [], 'uri\ndomstate nosuch\n\n# comment\ndestroy test; domstate test\nquit\nuri\n'],
+    ['end of input', [], 'uri\nlist --all\n'],
+    ['-q', ['-q'], 'uri\nlist --all\n'],
+  ])('commands on stdin (no terminal), ending with %s: the same transcript', async (_what, globals, input) => {
+    const v = await run('virsh', [...globals, '-c', 'test:///default'], input);
+    const t = await run(process.execPath, [BIN, ...globals, '-c', 'test:///default'], input);
+    // The program's name, in the banner and the prompt, is the one difference.
+    expect({ ...t, stdout: t.stdout.replaceAll('tsvirsh', 'virsh') }).toEqual(v);
   });
 
   test('-t prints each command time as virsh does', async () => {
