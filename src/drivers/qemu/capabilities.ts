@@ -8,7 +8,7 @@
  * has to be made before a guest starts (its RAM backend, instant restore's mapping), by starting
  * the binary once with `-machine none` and asking over a private QMP socket, as libvirt does.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,25 @@ export interface QemuBinaryCapabilities extends QemuCapabilities {
 }
 
 const cache = new Map<string, Promise<QemuBinaryCapabilities>>();
+
+const noAcpiCache = new Map<string, Promise<boolean>>();
+
+/**
+ * True when `binary` still accepts `-no-acpi`. QEMU handles its options in order and exits at
+ * `-version`, so `-no-acpi -version` fails at once where the option is gone (QEMU 9+) and prints
+ * the version where it exists; nothing else starts.
+ */
+export function acceptsNoAcpiOption(binary: string): Promise<boolean> {
+  const key = keyOf(binary);
+  let p = noAcpiCache.get(key);
+  if (!p) {
+    p = new Promise<boolean>((resolve) => {
+      execFile(binary, ['-no-acpi', '-version'], { timeout: PROBE_TIMEOUT_MS }, (err) => resolve(!err));
+    });
+    noAcpiCache.set(key, p);
+  }
+  return p;
+}
 
 /** How long a probe of a binary may take (a loaded 2-core machine starts QEMU slowly). */
 const PROBE_TIMEOUT_MS = 30_000;

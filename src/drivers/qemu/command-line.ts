@@ -42,6 +42,12 @@ export interface CommandLineContext {
    * domain's own backend; the guest's writes never reach the file.
    */
   ramFromFile?: RamFromFile;
+  /**
+   * The emulator still takes `-no-acpi` (what libvirt 9.0 writes for QEMU 7.2). QEMU 9 removed
+   * the option; ACPI is then switched off with the machine's `acpi=off`, to the same effect.
+   * Probed per binary at launch (acceptsNoAcpiOption); `-no-acpi` when unknown.
+   */
+  noAcpiOption?: boolean;
 }
 
 /** The emulator binary and its arguments. */
@@ -97,8 +103,9 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
   const devs = child(def.tree, 'devices');
   const boot = new BootOrder(def.tree);
   const backend = memoryBackendArgs(def, ctx);
-  const machineOpt = `${def.os.machine},usb=off,dump-guest-core=off${backend.length ? ',memory-backend=pc.ram' : ''}`;
   const acpi = acpiOn(def.tree);
+  const acpiMachineOff = !acpi && ctx.noAcpiOption === false;
+  const machineOpt = `${def.os.machine},usb=off,dump-guest-core=off${backend.length ? ',memory-backend=pc.ram' : ''}${acpiMachineOff ? ',acpi=off' : ''}`;
   const devices = [
     ...controllerArgs(devs),
     ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
@@ -125,7 +132,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     '-qmp', `unix:${ctx.monitorPath},server=on,wait=off`,
     ...clockArgs(def.tree),
     ...lifecycleArgs(def),
-    ...(acpi ? [] : ['-no-acpi']),
+    ...(acpi || acpiMachineOff ? [] : ['-no-acpi']),
     ...osArgs(def.tree),
     ...firmwareArgs(emulator),
     ...devices,

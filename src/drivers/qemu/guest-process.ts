@@ -7,7 +7,9 @@ import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, rm
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
+import { acceptsNoAcpiOption } from './capabilities';
 import { buildQemuCommand } from './command-line';
+import { emulatorFor } from './emulator';
 import type { RamFromFile } from './memory-backend';
 import type { DomainDef } from '../../conf/domain-xml';
 import { QmpClient } from './qmp';
@@ -63,7 +65,9 @@ function lastLogLines(path: string, from: number): string {
 export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchOptions = {}): Promise<LaunchedQemu> {
   const files = runFiles(paths, def.uuid);
   rmSync(files.monitor, { force: true });
+  const noAcpiOption = await acceptsNoAcpiOption(emulatorFor(def));
   const cmd = buildQemuCommand(def, {
+    noAcpiOption,
     monitorPath: files.monitor,
     memoryDir: paths.runDir,
     kvmAvailable: kvmAvailable(),
