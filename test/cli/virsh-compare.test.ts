@@ -52,8 +52,9 @@ function run(cmd: string, args: readonly string[], input?: string): Promise<CliR
   return new Promise((resolve, reject) => {
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: dir };
     for (const k of ['LIBVIRT_DEFAULT_URI', 'VIRSH_DEFAULT_CONNECT_URI', 'TSVIRT_DEFAULT_URI']) delete env[k];
-    const child = spawn(cmd, args, { cwd: dir, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin!.end(input);
+    const child = spawn(cmd, args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A command string given on the command line reads no stdin; an empty one ends at once.
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
