@@ -96,6 +96,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       timing: opts.timing,
       logFile: opts.logFile,
       keepaliveInterval: opts.keepaliveInterval,
+      escape: opts.escape,
       interactive,
       stdout: io.stdout,
       stderr: io.stderr,

@@ -27,6 +27,8 @@ export interface ShellOptions {
   keepaliveInterval?: number;
   /** Commands come from the interactive shell (cd is allowed). */
   interactive?: boolean;
+  /** -e: the console escape sequence, already validated. */
+  escape?: string;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
@@ -45,6 +47,11 @@ export class Shell implements CommandContext {
   ) {
     this.#uri = options.uri;
     this.#readOnly = options.readOnly;
+  }
+
+  /** @inheritdoc */
+  get escapeSequence(): string {
+    return this.options.escape ?? '^]';
   }
 
   /** @inheritdoc */

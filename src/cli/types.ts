@@ -87,6 +87,8 @@ export interface CommandContext {
    * function unregisters it. Without one, Ctrl-C in the shell just interrupts the prompt.
    */
   onInterrupt(handler: () => void): () => void;
+  /** The console escape sequence (-e; `^]` by default). */
+  readonly escapeSequence: string;
   /** Prints to stderr without the `error: ` prefix (echo --err). */
   printErr(text: string): void;
   /** All command definitions (for help). */

@@ -4,6 +4,7 @@
  */
 import { ArgvError, isEscapeSequence, parseArgv } from '../../src/cli/argv';
 import { ALL_COMMANDS } from '../../src/cli/commands';
+import { escapeByte } from '../../src/cli/commands/console';
 import { complete } from '../../src/cli/completion';
 import { historyFile } from '../../src/cli/history';
 
@@ -47,6 +48,10 @@ describe('global options', () => {
   test('escape sequences as virsh allows them', () => {
     for (const ok of ['^]', '^a', '^Z', '^@', '^_', '~', 'x']) expect(isEscapeSequence(ok)).toBe(true);
     for (const bad of ['', 'xx', '^1', '^', '^ab', '\t']) expect(isEscapeSequence(bad)).toBe(false);
+  });
+
+  test("-e's sequence as the byte the console leaves on", () => {
+    expect([escapeByte('^]'), escapeByte('^a'), escapeByte('^A'), escapeByte('^@'), escapeByte('~')]).toEqual([0x1d, 1, 1, 0, 0x7e]);
   });
 
   test('history lives under XDG_CACHE_HOME, else ~/.cache', () => {

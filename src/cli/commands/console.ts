@@ -11,11 +11,13 @@ import { DOMAIN_OPT } from './common';
 /** VIR_DOMAIN_CONSOLE_FORCE and VIR_DOMAIN_CONSOLE_SAFE. */
 const FORCE = 1 << 0;
 const SAFE = 1 << 1;
-/** ^] : what virsh leaves the console on by default. */
-const ESCAPE = 0x1d;
+/** The byte of an escape sequence as -e gives it: `^]` is 0x1d, `^a` 0x01, a plain character itself. */
+export function escapeByte(seq: string): number {
+  return seq.length === 2 && seq[0] === '^' ? seq.toUpperCase().charCodeAt(1) & 0x1f : seq.charCodeAt(0);
+}
 
-/** Pumps stdin to the console and the console to stdout until ^] or the console's end. */
-function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.WritableStream): Promise<void> {
+/** Pumps stdin to the console and the console to stdout until the escape byte or the console's end. */
+function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.WritableStream, escape: number): Promise<void> {
   return new Promise((resolve) => {
     const finish = (): void => {
       stdin.off('data', onKeys);
@@ -26,7 +28,7 @@ function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.Wri
       resolve();
     };
     const onKeys = (chunk: Buffer): void => {
-      const at = chunk.indexOf(ESCAPE);
+      const at = chunk.indexOf(escape);
       if (at >= 0) {
         if (at > 0) stream.write(chunk.subarray(0, at));
         finish();
@@ -64,14 +66,15 @@ const consoleCmd: CommandDef = {
       throw new ReportedError();
     }
     const flags = (optBool(cmd, 'force') ? FORCE : 0) | (optBool(cmd, 'safe') ? SAFE : 0);
-    ctx.printExtra(`Connected to domain '${dom.name}'\nEscape character is ^] (Ctrl + ])\n`);
+    const esc = ctx.escapeSequence;
+    ctx.printExtra(`Connected to domain '${dom.name}'\nEscape character is ${esc}${esc[0] === '^' ? ` (Ctrl + ${esc[1]})` : ''}\n`);
     // virsh reports a refused console with the error alone, no "Failed to" line.
     const stream = await dom.openConsole(optString(cmd, 'devname') ?? null, flags);
     const wasRaw = stdin.isRaw;
     stdin.setRawMode(true);
     stdin.resume();
     try {
-      await runSession(stream, stdin, process.stdout);
+      await runSession(stream, stdin, process.stdout, escapeByte(esc));
     } finally {
       stdin.setRawMode(wasRaw);
       stdin.pause();
