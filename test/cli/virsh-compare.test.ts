@@ -46,7 +46,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A run that did not end within RUN_TIMEOUT_MS (killed). */
 const HUNG = -999;
-const RUN_TIMEOUT_MS = 8000;
+const RUN_TIMEOUT_MS = 5000;
 
 function run(cmd: string, args: readonly string[], input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
@@ -139,14 +139,14 @@ describe('tsvirsh and virsh on test:///default: same output and exit status', ()
       const [v, t] = await both(command, globals);
       expect({ command, ...t }).toEqual({ command, ...v });
     }
-  });
+  }, 180000);
 
   test('global option errors', async () => {
     for (const globals of [['-d', 'x'], ['-d', '9'], ['-k', '-1'], ['-k', 'x'], ['-K', 'x'], ['-e', 'xx'], ['-e', '^1'], ['-e', '^'], ['-e', ' '], ['-e', '^a'], ['-k', '5'], ['-k', '0', '-K', '3']]) {
       const [v, t] = await both('uri', globals);
       expect({ globals, ...t }).toEqual({ globals, ...v });
     }
-  });
+  }, 180000);
 
   test.each([
     ['quit', [], 'uri\ndomstate nosuch\n\n# comment\ndestroy test; domstate test\nquit\nuri\n'],
