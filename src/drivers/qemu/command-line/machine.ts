@@ -87,12 +87,17 @@ export function clockArgs(root: XmlElement): string[] {
 
 /**
  * `<on_poweroff>` / `<on_reboot>` / `<on_crash>`: QEMU exits when the guest powers off (destroy)
- * and resets on reboot (restart); `-action` maps the other choices QEMU can carry out itself.
+ * and resets on reboot (restart); `-action reboot=shutdown` makes a reboot end it (destroy).
  */
 export function lifecycleArgs(def: DomainDef): string[] {
+  for (const action of [def.onPoweroff, def.onReboot]) {
+    // libvirt's own refusal for actions QEMU cannot carry out on power-off or reboot.
+    if (action === 'preserve' || action.startsWith('coredump')) {
+      throw unsupported(`qemu driver doesn't support the '${action}' action for 'on_reboot'/'on_poweroff'`);
+    }
+  }
+  if (def.onPoweroff !== 'destroy') throw unsupported(`on_poweroff '${def.onPoweroff}' is not supported`);
   const actions: string[] = [];
-  if (def.onPoweroff === 'preserve') actions.push('shutdown=pause');
-  else if (def.onPoweroff !== 'destroy') throw unsupported(`on_poweroff '${def.onPoweroff}' is not supported`);
   if (def.onReboot === 'destroy') actions.push('reboot=shutdown');
   else if (def.onReboot !== 'restart') throw unsupported(`on_reboot '${def.onReboot}' is not supported`);
   // A crash only reaches QEMU through a panic device, which tsvirt does not offer: nothing to map.

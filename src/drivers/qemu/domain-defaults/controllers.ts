@@ -15,14 +15,26 @@ function controllers(devs: XmlElement, type: string): XmlElement[] {
   return children(devs, 'controller').filter((c) => attr(c, 'type') === type);
 }
 
-function addController(devs: XmlElement, type: string, model?: string): XmlElement {
-  const attrs: Array<[string, string]> = [['type', type], ['index', '0']];
+function addController(devs: XmlElement, type: string, index: number, model?: string): XmlElement {
+  const attrs: Array<[string, string]> = [['type', type], ['index', String(index)]];
   if (model) attrs.push(['model', model]);
   const el = element('controller', attrs);
-  const same = controllers(devs, type);
-  if (same.length > 0) devs.children.splice(devs.children.indexOf(same[same.length - 1]) + 1, 0, el);
+  // After the last controller of its type with a lower index, else after every device of its kind.
+  const lower = controllers(devs, type).filter((c) => Number(attr(c, 'index')) < index);
+  if (lower.length > 0) devs.children.splice(devs.children.indexOf(lower[lower.length - 1]) + 1, 0, el);
   else insertDevice(devs, el);
   return el;
+}
+
+/** Adds each controller of `type` the disks on `bus` name by index and the XML lacks. */
+function addDiskControllers(devs: XmlElement, bus: string, model?: string): void {
+  const wanted = new Set<number>();
+  for (const d of children(devs, 'disk')) {
+    if (diskBus(d) === bus) wanted.add(Number(attr(child(d, 'address'), 'controller') ?? 0));
+  }
+  for (const index of [...wanted].sort((a, b) => a - b)) {
+    if (!controllers(devs, bus).some((c) => Number(attr(c, 'index')) === index)) addController(devs, bus, index, model);
+  }
 }
 
 /** Gives each controller an index (per type, in order) and the default models. */
@@ -43,14 +55,13 @@ function normalise(devs: XmlElement): void {
 /** Adds the controllers a `pc` (i440fx) guest has in libvirt's XML. */
 export function defaultControllers(devs: XmlElement): void {
   normalise(devs);
-  if (controllers(devs, 'usb').length === 0) addController(devs, 'usb', 'piix3-uhci');
-  if (controllers(devs, 'pci').length === 0) addController(devs, 'pci', 'pci-root');
-  const buses = new Set(children(devs, 'disk').map(diskBus));
+  if (controllers(devs, 'usb').length === 0) addController(devs, 'usb', 0, 'piix3-uhci');
+  if (controllers(devs, 'pci').length === 0) addController(devs, 'pci', 0, 'pci-root');
   // libvirt adds the disk controllers in this order: SCSI, IDE, SATA.
-  if (buses.has('scsi') && controllers(devs, 'scsi').length === 0) addController(devs, 'scsi', DEFAULT_SCSI_MODEL);
-  if (buses.has('ide') && controllers(devs, 'ide').length === 0) addController(devs, 'ide');
-  if (buses.has('sata') && controllers(devs, 'sata').length === 0) addController(devs, 'sata');
+  addDiskControllers(devs, 'scsi', DEFAULT_SCSI_MODEL);
+  addDiskControllers(devs, 'ide');
+  addDiskControllers(devs, 'sata');
   const needsVirtioSerial = [...children(devs, 'channel'), ...children(devs, 'console')]
     .some((c) => attr(child(c, 'target'), 'type') === 'virtio');
-  if (needsVirtioSerial && controllers(devs, 'virtio-serial').length === 0) addController(devs, 'virtio-serial');
+  if (needsVirtioSerial && controllers(devs, 'virtio-serial').length === 0) addController(devs, 'virtio-serial', 0);
 }

@@ -21,9 +21,9 @@ export function diskBus(disk: XmlElement): string {
   return 'ide';
 }
 
-/** Inserts `el` before the disk's `<alias>`/`<address>`, where libvirt writes it. */
-function insertBeforeAddress(disk: XmlElement, el: XmlElement): void {
-  const at = disk.children.findIndex((c) => 'name' in c && (c.name === 'alias' || c.name === 'address'));
+/** Inserts `<readonly/>` before the disk's `<boot>`/`<alias>`/`<address>`, where libvirt writes it. */
+function insertReadonly(disk: XmlElement, el: XmlElement): void {
+  const at = disk.children.findIndex((c) => 'name' in c && ['boot', 'alias', 'address'].includes(c.name));
   disk.children.splice(at < 0 ? disk.children.length : at, 0, el);
 }
 
@@ -57,7 +57,7 @@ export function defaultDisks(devs: XmlElement): void {
     }
     const target = child(disk, 'target');
     if (target && attr(target, 'bus') === undefined) target.attrs.push(['bus', diskBus(disk)]);
-    if (attr(disk, 'device') === 'cdrom' && !child(disk, 'readonly')) insertBeforeAddress(disk, element('readonly'));
+    if (attr(disk, 'device') === 'cdrom' && !child(disk, 'readonly')) insertReadonly(disk, element('readonly'));
     const bus = diskBus(disk);
     if (!child(disk, 'address') && (bus === 'ide' || bus === 'sata' || bus === 'scsi')) {
       disk.children.push(element('address', driveAddress(bus, diskNameToIndex(attr(target, 'dev') ?? ''))));

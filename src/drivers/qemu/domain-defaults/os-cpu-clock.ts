@@ -16,7 +16,7 @@ export function defaultOs(def: DomainDef, emulator: string, root: XmlElement): v
   const devs = child(root, 'devices');
   const perDevice = devs ? children(devs).some((d) => child(d, 'boot')) : false;
   // libvirt boots from the first disk unless the XML names boot devices, per device or in <os>.
-  if (!perDevice && children(os, 'boot').length === 0 && !child(os, 'kernel')) {
+  if (!perDevice && children(os, 'boot').length === 0) {
     os.children.push(element('boot', [['dev', 'hd']]));
   }
 }
