@@ -141,9 +141,13 @@ describe('restore that cannot take the domain lock', () => {
 });
 
 describe('restore whose QEMU fails to start', () => {
-  /** The image's XML with a disk QEMU cannot open: same guest, but QEMU exits at once. */
+  /**
+   * The image's XML with a disk QEMU cannot open: same guest, but QEMU exits at once. The path
+   * exists (a missing one is refused before QEMU starts, as libvirt does) but is a directory.
+   */
   async function brokenDxml(file: string): Promise<string> {
     const xml = await conn.saveImageGetXMLDesc(file);
+    fs.mkdirSync(`${env.workDir}/no-such-disk.img`, { recursive: true });
     const disk = `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${env.workDir}/no-such-disk.img'/><target dev='hda' bus='ide'/></disk>`;
     return xml.includes('<devices/>') ? xml.replace('<devices/>', `<devices>${disk}</devices>`) : xml.replace('</devices>', `${disk}</devices>`);
   }
