@@ -104,7 +104,6 @@ describe('the packed tarball', () => {
     expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toContain('GNU LESSER GENERAL PUBLIC LICENSE\n                       Version 2.1');
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.license).toBe('LGPL-2.1-or-later');
-    expect(pkg.repository).toEqual(expect.objectContaining({ type: 'git' }));
     expect((pkg.dependencies as Record<string, string>)['@types/node']).toBeDefined();
   });
 
