@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { shQuote } from './stream-commands';
+import { sha256Command, shQuote } from './stream-commands';
 
 /** A byte range of a file. */
 export interface FileRange {
@@ -33,7 +33,7 @@ export function splitRange(start: number, end: number, n: number): FileRange[] {
 
 /** Starts hashing `range` of `file`; the digest rejects with OPERATION_FAILED naming the file. */
 export function hashFileRange(file: string, range: FileRange): RangeHash {
-  const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${range.offset} count=${range.length} status=none | sha256sum`;
+  const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${range.offset} count=${range.length} status=none | ${sha256Command()}`;
   // Its own process group: killing it must reach dd too, not only the shell.
   const child: ChildProcess = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';

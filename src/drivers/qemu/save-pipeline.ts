@@ -17,7 +17,7 @@ import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManife
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
-import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
+import { readerPipeline, requireCompressor, sha256Command, shQuote, writerPipeline } from './stream-commands';
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
 import { InstantRegionRestore } from './instant-restore';
@@ -305,7 +305,7 @@ class StreamChecksum {
     if (fileSize < piece.offset + piece.length) {
       throw failed(`save image file '${file}' is truncated (${fileSize} bytes, expected ${piece.offset + piece.length})`);
     }
-    const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} status=none | sha256sum`;
+    const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} status=none | ${sha256Command()}`;
     // Its own process group: killing it must reach dd too, not only the shell.
     this.child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
