@@ -7,10 +7,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Connect, Domain } from '../../src';
+import { Connect as ConnectApi, type Connect, type Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
-import { smallGuestXML } from '../helpers/qemu-env';
+import { smallGuestXML, teardownQemuEnv, type QemuTestEnv } from '../helpers/qemu-env';
 import { fillRandom, readGuestRam } from '../helpers/qemu-guest';
 
 /** Guest RAM of the fault tests. */
@@ -162,4 +162,30 @@ export async function eioDisk(parent: string, label: string): Promise<EioDisk> {
       fs.rmSync(backing, { recursive: true, force: true });
     },
   };
+}
+
+/** What {@link useEioDiskFixture} gives a test file: its connection and its FUSE disk. */
+export interface EioDiskFixture {
+  conn(): Connect;
+  disk(): EioDisk;
+}
+
+/**
+ * Registers a test file's hooks: a qemu:///session connection and an EIO disk under `workDir`
+ * for the whole file, the fault cleared after each test, everything torn down after the last.
+ */
+export function useEioDiskFixture(env: QemuTestEnv, label: string): EioDiskFixture {
+  let conn: Connect | undefined;
+  let disk: EioDisk | undefined;
+  beforeAll(async () => {
+    conn = await ConnectApi.open('qemu:///session');
+    disk = await eioDisk(env.workDir, label);
+  }, 30000);
+  afterAll(async () => {
+    await conn?.close().catch(() => undefined);
+    await disk?.unmount();
+    teardownQemuEnv(env);
+  });
+  afterEach(() => disk?.fault('off'));
+  return { conn: () => conn!, disk: () => disk! };
 }

@@ -13,27 +13,15 @@ import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type Dom
 import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
 import { virErrorOf, waitFor } from '../conformance/helpers';
-import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
-import { FAULT_MODES, RAM_MIB, eioDisk, filledGuest, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+import { qemuPidsUnder, setupQemuEnv, smallGuestXML } from '../helpers/qemu-env';
+import { FAULT_MODES, RAM_MIB, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
 
 const env = setupQemuEnv('restore-faults');
 const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
-let conn: Connect;
-let disk: EioDisk;
+const fx = useEioDiskFixture(env, 'slow');
 let seq = 0;
 
-beforeAll(async () => {
-  conn = await Connect.open('qemu:///session');
-  disk = await eioDisk(env.workDir, 'slow');
-}, 30000);
-afterAll(async () => {
-  await conn.close().catch(() => undefined);
-  await disk.unmount();
-  teardownQemuEnv(env);
-});
-afterEach(() => disk.fault('off'));
-
-const guest = (): Promise<Domain> => filledGuest(conn, `rf-${process.pid}-${++seq}`);
+const guest = (): Promise<Domain> => filledGuest(fx.conn(), `rf-${process.pid}-${++seq}`);
 
 /** True while the restore is moving the image: QEMU's incoming migration is active, or tsvirt copied data. */
 async function loading(dom: Domain): Promise<boolean> {
@@ -45,13 +33,13 @@ async function loading(dom: Domain): Promise<boolean> {
 describe.each(FAULT_MODES)('%s restore', (mode, params) => {
   it('QEMU SIGKILLed while loading: a VirError, the domain shut off, nothing left, the image restores after', async () => {
     const dom = await guest();
-    const file = path.join(disk.dir, `kill-${mode}.img`);
+    const file = path.join(fx.disk().dir, `kill-${mode}.img`);
     try {
       const hash = ramHash(dom);
       await dom.saveParams({ file, ...params });
       const saved = imageSnapshot(file);
-      disk.fault('slow 25');
-      const restoring = conn.restoreParams({ file });
+      fx.disk().fault('slow 25');
+      const restoring = fx.conn().restoreParams({ file });
       restoring.catch(() => undefined);
       await waitFor(() => qemuPidOf(dom.uuid) !== undefined, 20000, 'the restore to start QEMU');
       // Mid-load: QEMU's incoming migration runs, or (region) the RAM copy has moved data.
@@ -60,7 +48,7 @@ describe.each(FAULT_MODES)('%s restore', (mode, params) => {
       expect(pid).toBeDefined();
       process.kill(pid!, 'SIGKILL');
       const e = await virErrorOf(restoring);
-      disk.fault('off');
+      fx.disk().fault('off');
       expect([ErrorCode.OPERATION_FAILED, ErrorCode.INTERNAL_ERROR, ErrorCode.SYSTEM_ERROR]).toContain(e.code);
       // As libvirt after a failed restore: "failed", not "crashed".
       expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.FAILED });
@@ -70,7 +58,7 @@ describe.each(FAULT_MODES)('%s restore', (mode, params) => {
       expect(openFdsOn(file)).toEqual([]);
       expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
       expect(imageSnapshot(file)).toEqual(saved);
-      await conn.restoreParams({ file });
+      await fx.conn().restoreParams({ file });
       expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
       expect(ramHash(dom)).toBe(hash);
     } finally {
@@ -91,7 +79,7 @@ function tsvirsh(args: string[], uri = 'qemu:///session'): Promise<{ code: numbe
 describe('two processes saving one guest at once', () => {
   it('exactly one save wins; the other is refused and its earlier image kept; no partial file is left', async () => {
     const name = `rf-two-${process.pid}`;
-    const dom = await conn.defineXML(smallGuestXML(name, RAM_MIB));
+    const dom = await fx.conn().defineXML(smallGuestXML(name, RAM_MIB));
     // Started by another process, so that neither saver finds the monitor held by this one.
     expect((await tsvirsh(['start', name])).code).toBe(0);
     const files = [path.join(env.workDir, 'two-a.img'), path.join(env.workDir, 'two-b.img')];

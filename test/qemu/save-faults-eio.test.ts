@@ -6,41 +6,29 @@
  * reads again.
  */
 import path from 'node:path';
-import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
+import { DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
 import { virErrorOf } from '../conformance/helpers';
-import { qemuPidsUnder, setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
-import { FAULT_MODES, eioDisk, filledGuest, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras, type EioDisk } from './fault-helpers';
+import { qemuPidsUnder, setupQemuEnv } from '../helpers/qemu-env';
+import { FAULT_MODES, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
 
 const env = setupQemuEnv('save-eio');
-let conn: Connect;
-let disk: EioDisk;
+const fx = useEioDiskFixture(env, 'eio');
 let seq = 0;
 
-beforeAll(async () => {
-  conn = await Connect.open('qemu:///session');
-  disk = await eioDisk(env.workDir, 'eio');
-}, 30000);
-afterAll(async () => {
-  await conn.close().catch(() => undefined);
-  await disk.unmount();
-  teardownQemuEnv(env);
-});
-afterEach(() => disk.fault('off'));
-
-const guest = (): Promise<Domain> => filledGuest(conn, `eio-${process.pid}-${++seq}`);
+const guest = (): Promise<Domain> => filledGuest(fx.conn(), `eio-${process.pid}-${++seq}`);
 
 describe.each(FAULT_MODES)('%s image on a disk that fails with EIO', (mode, params) => {
   it.each([['a write 4 MiB into the image', 'write 4194304'], ['the fsync of the written image', 'fsync 4194304']])('save: %s fails the save naming EIO; earlier image, guest and memory unharmed', async (_what, fault) => {
     const dom = await guest();
-    const file = path.join(disk.dir, `save-${mode}-${seq}.img`);
+    const file = path.join(fx.disk().dir, `save-${mode}-${seq}.img`);
     try {
       await dom.saveParams({ file, ...params });
-      await conn.restoreParams({ file });
+      await fx.conn().restoreParams({ file });
       const before = imageSnapshot(file);
       const hash = ramHash(dom);
-      disk.fault(fault);
+      fx.disk().fault(fault);
       const e = await virErrorOf(dom.saveParams({ file, ...params }));
-      disk.fault('off');
+      fx.disk().fault('off');
       expect([ErrorCode.OPERATION_FAILED, ErrorCode.SYSTEM_ERROR]).toContain(e.code);
       expect(e.message).toMatch(/Input\/output error/);
       expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.SAVE_CANCELED });
@@ -55,14 +43,14 @@ describe.each(FAULT_MODES)('%s image on a disk that fails with EIO', (mode, para
 
   it('restore: a read error 4 MiB into the image fails before a guest runs; the image restores once the disk reads again', async () => {
     const dom = await guest();
-    const file = path.join(disk.dir, `restore-${mode}.img`);
+    const file = path.join(fx.disk().dir, `restore-${mode}.img`);
     try {
       const hash = ramHash(dom);
       await dom.saveParams({ file, ...params });
       const saved = imageSnapshot(file);
-      disk.fault('read 4194304');
-      const e = await virErrorOf(conn.restoreParams({ file }));
-      disk.fault('off');
+      fx.disk().fault('read 4194304');
+      const e = await virErrorOf(fx.conn().restoreParams({ file }));
+      fx.disk().fault('off');
       expect([ErrorCode.OPERATION_FAILED, ErrorCode.SYSTEM_ERROR, ErrorCode.INTERNAL_ERROR]).toContain(e.code);
       expect(e.message).toContain(file);
       // As libvirt after a restore that failed once QEMU ran.
@@ -72,7 +60,7 @@ describe.each(FAULT_MODES)('%s image on a disk that fails with EIO', (mode, para
       expect(processesMentioning(file)).toEqual([]);
       expect(openFdsOn(file)).toEqual([]);
       expect(imageSnapshot(file)).toEqual(saved);
-      await conn.restoreParams({ file });
+      await fx.conn().restoreParams({ file });
       expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
       expect(ramHash(dom)).toBe(hash);
     } finally {
