@@ -189,3 +189,10 @@ export function useEioDiskFixture(env: QemuTestEnv, label: string): EioDiskFixtu
   afterEach(() => disk?.fault('off'));
   return { conn: () => conn!, disk: () => disk! };
 }
+
+/** Saves a filled guest to `file` for a restore test: its RAM hash and the image's files as saved. */
+export async function savedForRestore(dom: Domain, file: string, params: FaultParams): Promise<{ hash: string; saved: Record<string, string> }> {
+  const hash = ramHash(dom);
+  await dom.saveParams({ file, ...params });
+  return { hash, saved: imageSnapshot(file) };
+}

@@ -14,7 +14,7 @@ import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
 import { virErrorOf, waitFor } from '../conformance/helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML } from '../helpers/qemu-env';
-import { FAULT_MODES, RAM_MIB, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
+import { FAULT_MODES, savedForRestore, RAM_MIB, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
 
 const env = setupQemuEnv('restore-faults');
 const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
@@ -35,9 +35,7 @@ describe.each(FAULT_MODES)('%s restore', (mode, params) => {
     const dom = await guest();
     const file = path.join(fx.disk().dir, `kill-${mode}.img`);
     try {
-      const hash = ramHash(dom);
-      await dom.saveParams({ file, ...params });
-      const saved = imageSnapshot(file);
+      const { hash, saved } = await savedForRestore(dom, file, params);
       fx.disk().fault('slow 25');
       const restoring = fx.conn().restoreParams({ file });
       restoring.catch(() => undefined);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DomainState, ErrorCode, RunningReason, ShutoffReason, type Domain } from '../../src';
 import { virErrorOf } from '../conformance/helpers';
 import { qemuPidsUnder, setupQemuEnv } from '../helpers/qemu-env';
-import { FAULT_MODES, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
+import { FAULT_MODES, savedForRestore, filledGuest, useEioDiskFixture, removeDomain, imageSnapshot, openFdsOn, processesMentioning, ramHash, runDirExtras } from './fault-helpers';
 
 const env = setupQemuEnv('save-eio');
 const fx = useEioDiskFixture(env, 'eio');
@@ -45,9 +45,7 @@ describe.each(FAULT_MODES)('%s image on a disk that fails with EIO', (mode, para
     const dom = await guest();
     const file = path.join(fx.disk().dir, `restore-${mode}.img`);
     try {
-      const hash = ramHash(dom);
-      await dom.saveParams({ file, ...params });
-      const saved = imageSnapshot(file);
+      const { hash, saved } = await savedForRestore(dom, file, params);
       fx.disk().fault('read 4194304');
       const e = await virErrorOf(fx.conn().restoreParams({ file }));
       fx.disk().fault('off');
