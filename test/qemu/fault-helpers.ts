@@ -7,10 +7,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Connect as ConnectApi, type Connect, type Domain } from '../../src';
+import { Connect as ConnectApi, DomainState, RunningReason, ShutoffReason, type Connect, type Domain } from '../../src';
 import { qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
-import { smallGuestXML, teardownQemuEnv, type QemuTestEnv } from '../helpers/qemu-env';
+import { qemuPidsUnder, smallGuestXML, teardownQemuEnv, type QemuTestEnv } from '../helpers/qemu-env';
 import { fillRandom, readGuestRam } from '../helpers/qemu-guest';
 
 /** Guest RAM of the fault tests. */
@@ -195,4 +195,22 @@ export async function savedForRestore(dom: Domain, file: string, params: FaultPa
   const hash = ramHash(dom);
   await dom.saveParams({ file, ...params });
   return { hash, saved: imageSnapshot(file) };
+}
+
+/**
+ * After a restore that failed once QEMU ran: shut off "failed" (as libvirt), no job, no QEMU,
+ * helper, fd or run-dir file left, the image as saved; then the same image restores the guest
+ * with its memory.
+ */
+export async function expectRestoreFailedCleanly(env: QemuTestEnv, conn: Connect, dom: Domain, file: string, saved: Record<string, string>, hash: string): Promise<void> {
+  expect(await dom.getState()).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.FAILED });
+  expect((await dom.getJobInfo()).type).toBe(0);
+  expect(qemuPidsUnder(env.root)).toEqual([]);
+  expect(processesMentioning(file)).toEqual([]);
+  expect(openFdsOn(file)).toEqual([]);
+  expect(runDirExtras(env.runDir, dom.uuid)).toEqual([]);
+  expect(imageSnapshot(file)).toEqual(saved);
+  await conn.restoreParams({ file });
+  expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
+  expect(ramHash(dom)).toBe(hash);
 }
