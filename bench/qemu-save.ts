@@ -112,23 +112,19 @@ const NOTES = `
   the header rewrite, QEMU's shutdown).
 
 ## Reading the numbers (where the time goes)
-- On this VM disk \`dd conv=fdatasync\` (buffered, one fdatasync at the end) is several times
-  slower than \`dd oflag=direct\` and than \`cp\` + fsync, in every run; a buffered save, whose
-  writeback overlaps QEMU's stream, therefore shows a ratio above 100% against it. Against the
-  O_DIRECT dd the same saves reach about a third to a half of the disk's rate.
-- The breakdown shows the limit is QEMU's own send rate into the \`exec:\` pipe (a \`/bin/sh\`
-  running \`cat >> FILE\`, or \`head; cat | dd oflag=direct\` for bypass-cache): QEMU copies
-  each page into its buffer, writes it to a 64 KiB pipe, \`cat\` copies it again into the page
-  cache; with 2 cores shared by QEMU's migration thread, \`cat\` and the kernel's writeback,
-  that runs at about 1 GB/s. What follows QEMU's "completed" is mostly fdatasync (well under a
-  second for the buffered save, almost nothing for bypass-cache, whose dd writes synchronously).
+- Every single-stream image now carries a SHA-256 of its stream: the save's writer (a bash
+  script run by QEMU's \`exec:\`) sends the stream through \`tee\` into the file and into
+  \`openssl dgst -sha256\`, and a restore reads the stream a second time through
+  \`dd | openssl dgst\` beside QEMU and checks it before the guest runs. In this run the 4 GiB
+  save took 15.5 s (1.4x \`dd conv=fdatasync\` of the same bytes, 7.5x \`dd oflag=direct\`) and
+  the warm restore 6.9 s; the breakdown puts the save's time in "QEMU streaming", i.e. in the
+  pipe through the writer and the hasher on 2 cores shared with QEMU.
+- Part of this run overlapped other test processes on the machine (load average 2.10 at its
+  start), so its absolute times are slower than a quiet run; ratios come from interleaved rounds.
+- What follows QEMU's "completed" is mostly fdatasync (under a second for the buffered save,
+  almost nothing for bypass-cache, whose dd writes synchronously).
 - The first save after the guest is filled is slower than later ones: QEMU reads every guest
   page for the first time (nested-VM first touch), as the reference notes describe.
-- Restore from the page cache: QEMU reads the image fd itself, no copy through tsvirt; the time
-  is QEMU's start plus its stream parsing and the first touch of a fresh process's RAM.
-  Restore after drop_caches is QEMU reading the fd sequentially with small reads (its 32 KiB
-  file buffer), which relies on the kernel's default readahead and stays well below dd's 1 MiB
-  reads of the same file.
 - tsvirt's own process stays at about Node's baseline (peak RSS): the stream never passes
   through Node in single-stream mode.
 `;
