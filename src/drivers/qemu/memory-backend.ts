@@ -110,6 +110,8 @@ export interface MemoryBackendContext {
   memoryDir: string;
   /** Instant restore: guest RAM mapped privately (copy-on-write) from this file. */
   ramFromFile?: RamFromFile;
+  /** A QEMU is about to start: create the shared-RAM tmpfs dir (not when only validating XML). */
+  forLaunch?: boolean;
 }
 
 function privateFileBackend(def: DomainDef, r: RamFromFile): string[] {
@@ -137,7 +139,7 @@ export function memoryBackendArgs(def: DomainDef, ctx: MemoryBackendContext): st
   if (source === 'memfd') {
     const dir = shared ? sharedRamDir(ctx.memoryDir) : null;
     if (!dir) return ['-object', `memory-backend-memfd,id=pc.ram,size=${size},${share}`];
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (ctx.forLaunch) mkdirSync(dir, { recursive: true, mode: 0o700 });
     return ['-object', `memory-backend-file,id=pc.ram,size=${size},mem-path=${esc(dir)},share=on`];
   }
   if (source === 'file') {
