@@ -11,13 +11,9 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-if [ -n "${TSVIRT_GUEST_DIR:-}" ]; then out="$TSVIRT_GUEST_DIR"
-elif [ "$(id -u)" -eq 0 ]; then out=/var/cache/tsvirt/guest
-else out="${XDG_CACHE_HOME:-$HOME/.cache}/tsvirt/guest"
-fi
-mkdir -p "$out"
-exec 9>"$out/.lock"
-flock 9
+# shellcheck source=lib/cache-dir.sh
+. "$(dirname "$0")/lib/cache-dir.sh"
+tsvirt_cache_dir guest "${TSVIRT_GUEST_DIR:-}"
 
 # Virtio drivers the guest uses (disk, NIC, balloon, console, rng) and the PCI transport; their
 # dependencies are added from each module's own modinfo.

@@ -13,13 +13,9 @@
 # candidate version. Concurrent runs serialise on a lock in the cache folder.
 set -euo pipefail
 
-if [ -n "${TSVIRT_QEMU10_DIR:-}" ]; then out="$TSVIRT_QEMU10_DIR"
-elif [ "$(id -u)" -eq 0 ]; then out=/var/cache/tsvirt/qemu10
-else out="${XDG_CACHE_HOME:-$HOME/.cache}/tsvirt/qemu10"
-fi
-mkdir -p "$out"
-exec 9>"$out/.lock"
-flock 9
+# shellcheck source=lib/cache-dir.sh
+. "$(dirname "$0")/lib/cache-dir.sh"
+tsvirt_cache_dir qemu10 "${TSVIRT_QEMU10_DIR:-}"
 
 pkgs=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
 suite=bookworm-backports
