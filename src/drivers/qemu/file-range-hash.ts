@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { killProcessGroup } from './process';
 import { sha256Command, shQuote } from './stream-commands';
 
 /** A byte range of a file. */
@@ -51,12 +52,6 @@ export function hashFileRange(file: string, range: FileRange): RangeHash {
   digest.catch(() => undefined);
   return {
     digest,
-    kill: () => {
-      try {
-        if (child.pid && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    },
+    kill: () => killProcessGroup(child),
   };
 }

@@ -2,6 +2,7 @@
  * QEMU processes as the driver sees them: alive or not (a zombie counts as exited), and
  * termination with SIGTERM escalating to SIGKILL.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 
 /**
@@ -117,4 +118,19 @@ export async function terminateProcess(pid: number, graceMs = 3000): Promise<voi
     return;
   }
   await waitForExit(pid, 10_000);
+}
+
+/**
+ * SIGKILLs every process of a child's group (spawned `detached`): a shell and each program of
+ * its pipe (the shell waits for every member, so none outlives it). Only while the leader is
+ * unreaped: its pid then still reserves the group id; once reaped, the id may belong to another
+ * group (a later QEMU leads its own).
+ */
+export function killProcessGroup(child: ChildProcess): void {
+  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* the whole group is gone */
+  }
 }

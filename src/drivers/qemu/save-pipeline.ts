@@ -17,7 +17,9 @@ import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManife
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
-import { readerPipeline, requireCompressor, sha256Command, shQuote, writerPipeline } from './stream-commands';
+import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
+import { hashFileRange, type RangeHash } from './file-range-hash';
+import { killProcessGroup } from './process';
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
 import { InstantRegionRestore } from './instant-restore';
@@ -278,47 +280,21 @@ function skipBytes(fd: number, n: number): void {
 }
 
 /**
- * SIGKILLs every process of a child's group (spawned `detached`): the shell and each program of
- * its pipe (the shell waits for every member, so none outlives it).
- */
-function killGroup(child: ChildProcess): void {
-  // Only while the leader is unreaped: its pid then still reserves the group id. Once it is
-  // reaped the id may belong to another group (a later QEMU leads its own).
-  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* the whole group is gone */
-  }
-}
-
-/**
  * Checks a single-stream image's recorded SHA-256 while QEMU loads it: a `dd | sha256sum` child
  * reads the stream alongside QEMU (from the page cache QEMU fills), off Node's event loop. The
  * driver asks for the verdict (finish) before the guest's CPUs ever run.
  */
 class StreamChecksum {
-  private readonly child: ChildProcess;
+  private readonly hash: RangeHash;
   private readonly verdict: Promise<void>;
 
   constructor(file: string, piece: ManifestFile, fileSize: number) {
     if (fileSize < piece.offset + piece.length) {
       throw failed(`save image file '${file}' is truncated (${fileSize} bytes, expected ${piece.offset + piece.length})`);
     }
-    const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${piece.offset} count=${piece.length} status=none | ${sha256Command()}`;
-    // Its own process group: killing it must reach dd too, not only the shell.
-    this.child = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let err = '';
-    this.child.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
-    this.child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
-    this.verdict = new Promise<void>((resolve, reject) => {
-      this.child.once('error', (e) => reject(VirError.system(ErrorDomain.QEMU, `cannot check save image '${file}'`, e)));
-      this.child.once('close', (code, sig) => {
-        if (code !== 0) return reject(failed(`cannot check save image '${file}': ${err.trim() || `checksum reader ended with ${sig ?? `status ${code}`}`}`));
-        if (out.slice(0, 64) !== piece.sha256) return reject(failed(`checksum mismatch in save image file '${file}' at offset ${piece.offset}`));
-        resolve();
-      });
+    this.hash = hashFileRange(file, piece);
+    this.verdict = this.hash.digest.then((hex) => {
+      if (hex !== piece.sha256) throw failed(`checksum mismatch in save image file '${file}' at offset ${piece.offset}`);
     });
     this.verdict.catch(() => undefined);
   }
@@ -329,7 +305,7 @@ class StreamChecksum {
   }
 
   kill(): void {
-    killGroup(this.child);
+    this.hash.kill();
   }
 }
 
@@ -430,7 +406,7 @@ class ReaderRestore implements RestorePipeline {
 
   cleanup(): void {
     this.child.stdout?.destroy();
-    killGroup(this.child);
+    killProcessGroup(this.child);
     this.checksum?.kill();
   }
 }
