@@ -214,3 +214,18 @@ export async function expectRestoreFailedCleanly(env: QemuTestEnv, conn: Connect
   expect(await dom.getState()).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
   expect(ramHash(dom)).toBe(hash);
 }
+
+/** The built tsvirsh, run by the tests that need a second process holding a guest. */
+const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
+
+/** Runs `tsvirsh -c URI ARGS...` in its own process (this test file's environment). */
+export function tsvirsh(args: string[], uri = 'qemu:///session'): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [TSVIRSH, '-c', uri, ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

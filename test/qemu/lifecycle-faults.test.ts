@@ -17,11 +17,10 @@ import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { acquireDomainLock } from '../../src/drivers/qemu/domain-lock';
 import { runFiles, sessionPaths } from '../../src/drivers/qemu/paths';
 import { virErrorOf } from '../conformance/helpers';
-import { MEMFD, loopDevicesOf, openFdsOn, processesMentioning } from './fault-helpers';
+import { MEMFD, loopDevicesOf, openFdsOn, processesMentioning, tsvirsh } from './fault-helpers';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
 
 const env = setupQemuEnv('qemu-lifefault');
-const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
 const isRoot = process.getuid?.() === 0;
 let conn: Connect;
 let seq = 0;
@@ -49,17 +48,6 @@ function sha256(file: string): string {
 }
 
 /** Runs tsvirsh with this test's XDG dirs; resolves with exit code and output. */
-function tsvirsh(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSVIRSH, '-c', 'qemu:///session', ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** Pids of QEMU processes running guest `uuid`. */
 function qemuPidsOf(uuid: string): number[] {
   return qemuPidsUnder(env.root).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(uuid));

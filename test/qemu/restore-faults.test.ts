@@ -5,7 +5,6 @@
  * defined state, no QEMU, helper, fd or run-dir file left, and the image as it was, restoring
  * the guest's memory once the fault is gone.
  */
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,10 +13,9 @@ import { qemuMonitorCommand, qemuPidOf } from '../../src/drivers/qemu';
 import { isPartialImageName } from '../../src/util/image-path';
 import { virErrorOf, waitFor } from '../conformance/helpers';
 import { setupQemuEnv, smallGuestXML } from '../helpers/qemu-env';
-import { FAULT_MODES, RAM_MIB, expectRestoreFailedCleanly, filledGuest, removeDomain, runDirExtras, savedForRestore, useEioDiskFixture } from './fault-helpers';
+import { FAULT_MODES, RAM_MIB, expectRestoreFailedCleanly, filledGuest, removeDomain, runDirExtras, savedForRestore, tsvirsh, useEioDiskFixture } from './fault-helpers';
 
 const env = setupQemuEnv('restore-faults');
-const TSVIRSH = path.join(__dirname, '..', '..', 'bin', 'tsvirsh.js');
 const fx = useEioDiskFixture(env, 'slow');
 let seq = 0;
 
@@ -55,15 +53,6 @@ describe.each(FAULT_MODES)('%s restore', (mode, params) => {
     }
   }, 120000);
 });
-
-function tsvirsh(args: string[], uri = 'qemu:///session'): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [TSVIRSH, '-c', uri, ...args], { env: process.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code, stderr }));
-  });
-}
 
 describe('two processes saving one guest at once', () => {
   it('exactly one save wins; the other is refused and its earlier image kept; no partial file is left', async () => {
