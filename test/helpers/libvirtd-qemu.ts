@@ -42,8 +42,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Starts libvirtd (QEMU driver) in a private mount namespace; resolves when its socket exists. */
-export async function startQemuLibvirtd(): Promise<QemuLibvirtd> {
+/**
+ * Starts libvirtd (QEMU driver) in a private mount namespace; resolves when its socket exists.
+ * `qemuConf` lines are added to its qemu.conf (e.g. `save_image_format = "gzip"`).
+ */
+export async function startQemuLibvirtd(qemuConf: string[] = []): Promise<QemuLibvirtd> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvirt-libvirtd-qemu-'));
   const sock = path.join(dir, 'sock');
   fs.mkdirSync(sock);
@@ -53,8 +56,8 @@ export async function startQemuLibvirtd(): Promise<QemuLibvirtd> {
     'unix_sock_ro_perms = "0777"', 'unix_sock_rw_perms = "0770"', 'unix_sock_admin_perms = "0700"',
     'auth_unix_ro = "none"', 'auth_unix_rw = "none"', `log_outputs = "3:file:${path.join(dir, 'libvirtd.log')}"`, '',
   ].join('\n'));
-  const qemuConf = path.join(dir, 'qemu.conf');
-  fs.writeFileSync(qemuConf, ['user = "root"', 'group = "root"', 'dynamic_ownership = 0', 'security_driver = "none"', 'remember_owner = 0', ''].join('\n'));
+  const qemuConfFile = path.join(dir, 'qemu.conf');
+  fs.writeFileSync(qemuConfFile, ['user = "root"', 'group = "root"', 'dynamic_ownership = 0', 'security_driver = "none"', 'remember_owner = 0', ...qemuConf, ''].join('\n'));
   const logs = path.join(dir, 'guest-logs');
   fs.mkdirSync(logs);
   const pidFile = path.join(dir, 'libvirtd.pid');
@@ -64,7 +67,7 @@ export async function startQemuLibvirtd(): Promise<QemuLibvirtd> {
   const script = [
     'set -e',
     ...PRIVATE_DIRS.map((d) => `mkdir -p ${d} && mount -t tmpfs tsvirt-test ${d}`),
-    `touch /etc/libvirt/qemu.conf && mount --bind ${qemuConf} /etc/libvirt/qemu.conf`,
+    `touch /etc/libvirt/qemu.conf && mount --bind ${qemuConfFile} /etc/libvirt/qemu.conf`,
     `mkdir -p /var/log/libvirt/qemu && mount --bind ${logs} /var/log/libvirt/qemu`,
     `/usr/sbin/virtlogd --daemon --pid-file ${logdPid}`,
     `exec /usr/sbin/libvirtd --config ${conf} --pid-file ${pidFile}`,
