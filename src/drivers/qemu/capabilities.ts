@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { firmwareArgs } from './emulator';
+import { emulatorEnv, firmwareArgs } from './emulator';
 import { terminateProcess } from './process';
 import { QmpClient, probeQemuCapabilities, type QemuCapabilities } from './qmp';
 
@@ -120,7 +120,7 @@ async function probeBinary(binary: string): Promise<QemuBinaryCapabilities> {
   const child = spawn(
     binary,
     [...firmwareArgs(binary), '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: emulatorEnv(binary) },
   );
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));

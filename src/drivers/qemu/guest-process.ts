@@ -9,7 +9,7 @@ import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import { acceptsNoAcpiOption } from './capabilities';
 import { buildQemuCommand } from './command-line';
-import { emulatorFor } from './emulator';
+import { emulatorEnv, emulatorFor } from './emulator';
 import type { RamFromFile } from './memory-backend';
 import type { DomainDef } from '../../conf/domain-xml';
 import { QmpClient } from './qmp';
@@ -80,7 +80,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
   const stdio: StdioOptions = ['ignore', logFd, logFd, ...(opts.extraFds ?? [])];
   let pid: number | undefined;
   try {
-    const child = spawn(cmd.emulator, cmd.args, { stdio, detached: true });
+    const child = spawn(cmd.emulator, cmd.args, { stdio, detached: true, env: emulatorEnv(cmd.emulator) });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(VirError.system(ErrorDomain.QEMU, `Cannot find QEMU binary ${cmd.emulator}`, err)));
