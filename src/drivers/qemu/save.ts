@@ -112,7 +112,9 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     const imageWasRunning = options.runningOverride ? options.runningOverride === 'running' : wasRunning;
     const xml = formatDomainXML(savedDef, { inactive: true });
     // A parallel layout gets a format value libvirt refuses: its main file alone is not the guest.
-    const format = options.mode === 'files' || options.mode === 'region' ? SaveImageFormat.TSVIRT_PARALLEL : options.imageFormat;
+    // (sparse is libvirt's own parallel format and keeps its value.)
+    const tsvirtLayout = options.imageFormat === SaveImageFormat.RAW && (options.mode === 'files' || options.mode === 'region');
+    const format = tsvirtLayout ? SaveImageFormat.TSVIRT_PARALLEL : options.imageFormat;
     const header = await writeSaveImageStart(fh, { xml, wasRunning: imageWasRunning, format });
     await fh.datasync();
     const files = runFiles(st.paths, d.def.uuid);
