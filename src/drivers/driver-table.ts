@@ -19,6 +19,7 @@ import type {
   NodeInfo,
 } from './types';
 
+/** What a driver implements for one open connection; see the module comment for the rules. */
 export interface HypervisorDriver {
   /** The driver's name as virConnectGetType reports it (e.g. "QEMU", "TEST"). */
   readonly name: string;
