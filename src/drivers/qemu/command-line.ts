@@ -16,6 +16,7 @@ import { audioArgs, balloonArgs, graphicsArgs, inputArgs, rngArgs, videoArgs, wa
 import { checkDiskSources, diskArgs } from './command-line/disk';
 import { accelOf, acpiOn, clockArgs, cpuArgs, lifecycleArgs, osArgs, smpArgs } from './command-line/machine';
 import { netArgs } from './command-line/net';
+import { pmArgs } from './command-line/pm';
 import { applyQemuDefaults } from './domain-defaults';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
@@ -59,7 +60,7 @@ export interface QemuCommand {
 /** Top-level elements that either map to the command line or carry nothing QEMU needs. */
 const TOP_LEVEL = new Set([
   'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
-  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices',
+  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'pm', 'devices',
 ]);
 /** `<devices>` children tsvirt runs. */
 const DEVICES = new Set([
@@ -133,6 +134,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...clockArgs(def.tree),
     ...lifecycleArgs(def),
     ...(acpi || acpiMachineOff ? [] : ['-no-acpi']),
+    ...pmArgs(def.tree),
     ...osArgs(def.tree),
     ...firmwareArgs(emulator),
     ...devices,
