@@ -37,6 +37,11 @@ export interface HypervisorDriver {
   nodeGetInfo?(): Promise<NodeInfo>;
   /** virConnectGetCapabilities: the host and guest capabilities XML (`<capabilities>`). */
   connectGetCapabilities?(): Promise<string>;
+  /**
+   * virConnectGetDomainCapabilities: the `<domainCapabilities>` XML for an emulator binary,
+   * architecture, machine type and virtualization type; null picks the driver's default.
+   */
+  connectGetDomainCapabilities?(emulatorbin: string | null, arch: string | null, machine: string | null, virttype: string | null, flags: number): Promise<string>;
   /** virConnectListAllDomains; `flags` are VIR_CONNECT_LIST_DOMAINS_* filters. */
   connectListAllDomains?(flags: number): Promise<DomainRef[]>;
 
@@ -111,6 +116,10 @@ export interface HypervisorDriver {
   domainHasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
   /** virDomainManagedSaveRemove. */
   domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
+  /** virDomainManagedSaveGetXMLDesc: the XML in the managed save image (OPERATION_INVALID without one). */
+  domainManagedSaveGetXMLDesc?(dom: DomainRef, flags: number): Promise<string>;
+  /** virDomainManagedSaveDefineXML: replaces the XML in the managed save image (RUNNING/PAUSED rewrite its state). */
+  domainManagedSaveDefineXML?(dom: DomainRef, dxml: string, flags: number): Promise<void>;
 
   /** virDomainGetJobInfo: the running job, or type NONE. */
   domainGetJobInfo?(dom: DomainRef): Promise<JobInfo>;

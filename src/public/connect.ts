@@ -148,6 +148,16 @@ export class Connect {
     return dispatch(this.#core, this.spec('virConnectGetCapabilities'), 'connectGetCapabilities', (f) => f());
   }
 
+  /**
+   * virConnectGetDomainCapabilities: what a guest can have with this emulator binary,
+   * architecture, machine type and virtualization type (`qemu`, `kvm`); each null or omitted
+   * argument is the driver's default. Read-only connections are refused, as libvirt does.
+   */
+  async getDomainCapabilities(emulatorbin?: string | null, arch?: string | null, machine?: string | null, virttype?: string | null, flags = 0): Promise<string> {
+    const spec = this.spec('virConnectGetDomainCapabilities', { mutating: true, flags });
+    return dispatch(this.#core, spec, 'connectGetDomainCapabilities', (f) => f(emulatorbin || null, arch || null, machine || null, virttype || null, flags));
+  }
+
   /** virConnectListAllDomains with ListAllDomainsFlags filters. */
   async listAllDomains(flags = 0): Promise<Domain[]> {
     const refs = await dispatch(this.#core, this.spec('virConnectListAllDomains', { flags }), 'connectListAllDomains', (f) => f(flags));
