@@ -17,6 +17,7 @@ import type {
   JobInfo,
   JobStats,
   NodeInfo,
+  StoragePoolRef,
 } from './types';
 
 export interface HypervisorDriver {
@@ -42,6 +43,11 @@ export interface HypervisorDriver {
    * architecture, machine type and virtualization type; null picks the driver's default.
    */
   connectGetDomainCapabilities?(emulatorbin: string | null, arch: string | null, machine: string | null, virttype: string | null, flags: number): Promise<string>;
+  /**
+   * virConnectListAllStoragePools (libvirt's storage driver; VIR_CONNECT_LIST_STORAGE_POOLS_*
+   * filters). tsvirt's own drivers have no storage driver; the remote driver asks its peer.
+   */
+  connectListAllStoragePools?(flags: number): Promise<StoragePoolRef[]>;
   /** virConnectListAllDomains; `flags` are VIR_CONNECT_LIST_DOMAINS_* filters. */
   connectListAllDomains?(flags: number): Promise<DomainRef[]>;
 

@@ -2,11 +2,12 @@
 import { xdr } from '../xdr';
 import {
   REMOTE_DOMAIN_LIST_MAX,
+  REMOTE_STORAGE_POOL_LIST_MAX,
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_MODEL_MAX,
 } from './constants';
 import { HIGH, all, defineProcedure as proc, maps, mutating } from './procedure';
-import { nonnullDomain, nonnullString, remoteString, uhyperNumber } from './types';
+import { nonnullDomain, nonnullStoragePool, nonnullString, remoteString, uhyperNumber } from './types';
 
 const s = xdr.struct;
 
@@ -119,6 +120,13 @@ export const CONNECT_PROCEDURES = {
     'CONNECT_LIST_ALL_DOMAINS',
     s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_domains_args'),
     s({ domains: xdr.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_domains_ret'),
+    HIGH,
+  ),
+  CONNECT_LIST_ALL_STORAGE_POOLS: proc(
+    281,
+    'CONNECT_LIST_ALL_STORAGE_POOLS',
+    s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_storage_pools_args'),
+    s({ pools: xdr.array(nonnullStoragePool, REMOTE_STORAGE_POOL_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_storage_pools_ret'),
     HIGH,
   ),
   CONNECT_GET_DOMAIN_CAPABILITIES: proc(
