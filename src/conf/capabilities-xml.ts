@@ -74,7 +74,7 @@ export function formatCapabilitiesXML(host: HostCaps, guests: readonly GuestCaps
     for (const m of g.machines) out.push(machineLine(m));
     for (const t of g.domainTypes) out.push(`      <domain type='${esc(t)}'/>`);
     out.push('    </arch>');
-    if (g.features?.length) out.push('    <features>', ...g.features.map(featureLine).map((l) => l.slice(2)), '    </features>');
+    if (g.features?.length) out.push('    <features>', ...g.features.map(featureLine), '    </features>');
     out.push('  </guest>');
   }
   out.push('', '</capabilities>', '');

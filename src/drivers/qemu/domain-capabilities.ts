@@ -37,6 +37,13 @@ const RNG_BACKENDS: readonly Offer[] = [['random', 'rng-random'], ['builtin', 'r
 const CHANNEL_TYPES: readonly Offer[] = [['pty'], ['unix'], ['file'], ['null']];
 const RAM_SOURCES: readonly Offer[] = [['file', 'memory-backend-file'], ['anonymous', 'memory-backend-ram'], ['memfd', 'memory-backend-memfd']];
 
+/**
+ * QEMU CPU "models" that are not custom models: host and max are the host-passthrough and
+ * maximum modes, base has no features at all. Versioned names (`Skylake-Client-v2`) are left out
+ * as libvirt does: the plain name stands for its version 1.
+ */
+const NOT_CUSTOM_MODELS = new Set(['host', 'max', 'base']);
+
 function invalidArg(detail: string): VirError {
   return VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, detail);
 }
@@ -51,8 +58,10 @@ interface Resolved {
   caps: QemuBinaryCapabilities;
 }
 
-async function resolve(emulatorbin: string | null, archArg: string | null, machineArg: string | null, virttypeArg: string | null): Promise<Resolved> {
-  if (virttypeArg !== null && !VIRT_TYPES.has(virttypeArg)) throw invalidArg(`unknown virttype: ${virttypeArg}`);
+async function resolve(emulatorbin: string | null, archArg: string | null, machineArg: string | null, virttypeName: string | null): Promise<Resolved> {
+  if (virttypeName !== null && !VIRT_TYPES.has(virttypeName)) throw invalidArg(`unknown virttype: ${virttypeName}`);
+  // 'none' is libvirt's "no type given".
+  const virttypeArg = virttypeName === 'none' ? null : virttypeName;
   if (archArg !== null && !ARCHES.has(archArg)) throw invalidArg(`unknown architecture: ${archArg}`);
   const arch = archArg ?? hostArch();
   let emulator = emulatorbin;
@@ -81,7 +90,8 @@ async function resolve(emulatorbin: string | null, archArg: string | null, machi
     throw invalidArg(`the accel 'tcg' is not supported by '${emulator}' on this host`);
   }
   const wanted = machineArg ?? caps.machineTypes.find((m) => m.isDefault)?.name;
-  const machine = caps.machineTypes.find((m) => m.name === wanted || m.alias === wanted);
+  // QEMU's `none` board exists only for probing; libvirt offers no guest on it.
+  const machine = wanted === 'none' ? undefined : caps.machineTypes.find((m) => m.name === wanted || m.alias === wanted);
   if (!machine) throw invalidArg(`the machine '${wanted ?? ''}' is not supported by emulator '${emulator}'`);
   return { emulator, arch, virttype, machine: machine.name, cpuMax: machine.cpuMax, caps };
 }
@@ -128,7 +138,7 @@ export async function domainCapabilitiesXML(
       hostPassthrough: kvm,
       maximum: true,
       hostModel: kvm,
-      customModels: caps.cpuModels.length ? caps.cpuModels : null,
+      customModels: caps.cpuModels.length ? caps.cpuModels.filter((m) => !NOT_CUSTOM_MODELS.has(m.name) && !/-v\d+$/.test(m.name)) : null,
     },
     memoryBacking: device('memoryBacking', [offered(caps, 'sourceType', RAM_SOURCES)]),
     devices: [

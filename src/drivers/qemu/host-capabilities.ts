@@ -25,7 +25,9 @@ export function kvmUsable(): boolean {
 
 /** The machine types with the default one first, its alias after each canonical type. */
 export function orderedMachines(types: readonly MachineType[]): MachineCaps[] {
-  const sorted = [...types.filter((m) => m.isDefault), ...types.filter((m) => !m.isDefault)];
+  // `none` (no board at all) is QEMU's probing machine, never a guest's: libvirt leaves it out.
+  const real = types.filter((m) => m.name !== 'none');
+  const sorted = [...real.filter((m) => m.isDefault), ...real.filter((m) => !m.isDefault)];
   const out: MachineCaps[] = [];
   for (const m of sorted) {
     const common = { maxCpus: m.cpuMax, ...(m.deprecated ? { deprecated: true } : {}) };
@@ -53,7 +55,8 @@ function guestFeatures(arch: string): GuestFeatureCaps[] {
 /** virConnectGetCapabilities: each emulator that is installed and answers its probe. */
 export async function capabilitiesXML(): Promise<string> {
   const guests: GuestCaps[] = [];
-  for (const arch of Object.keys(EMULATORS)) {
+  // In libvirt's architecture order, which puts i686 before x86_64.
+  for (const arch of Object.keys(EMULATORS).sort()) {
     const emulator = defaultEmulator(arch);
     if (!existsSync(emulator)) continue;
     let machines: MachineCaps[];
