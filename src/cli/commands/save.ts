@@ -233,8 +233,9 @@ const managedsaveDefine: CommandDef = {
   ],
   async handler(ctx, cmd) {
     exclusiveOpts(ctx, cmd, 'running', 'paused');
-    const dom = await ctx.domain(cmd);
+    // virsh reads the file before it looks the domain up.
     const xml = await readTextFile(ctx, optString(cmd, 'xml') ?? '');
+    const dom = await ctx.domain(cmd);
     await ctx.attempt(`Failed to update ${dom.name} XML configuration`, () => dom.managedSaveDefineXML(xml, commonFlags(cmd)));
     ctx.printExtra(`Managed save state file of domain '${dom.name}' updated.\n`);
   },

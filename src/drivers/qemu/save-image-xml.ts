@@ -28,11 +28,12 @@ export async function defineImageXML(file: string, dxml: string, flags: number, 
   const info = await readSaveImageHeader(file, ErrorDomain.QEMU);
   const cur = parseDomainXML(info.xml);
   const next = parseDomainXML(dxml);
-  if (next.name !== cur.name) {
-    throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Target domain name '${next.name}' does not match source '${cur.name}'`);
-  }
+  // libvirt compares the UUID first.
   if (next.uuid !== cur.uuid) {
     throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Target domain uuid ${next.uuid} does not match source ${cur.uuid}`);
+  }
+  if (next.name !== cur.name) {
+    throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Target domain name '${next.name}' does not match source '${cur.name}'`);
   }
   await rewriteSaveImage(file, {
     xml: dxml,
