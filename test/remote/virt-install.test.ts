@@ -6,7 +6,8 @@
  * stock virsh through the same daemon sees it running, then destroys and undefines it.
  *
  * virt-install needs an OS name since 4.0; `--osinfo detect=on,require=off` gives its generic
- * defaults, the same against libvirtd.
+ * defaults (i440fx, e1000, ICH9 USB), the same against libvirtd; `--osinfo linux2022` its modern
+ * ones (virtio, xHCI, a guest agent channel) on a `--machine pc`, the second and last guest.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -57,6 +58,22 @@ describe('virt-install through tsvirtd (QEMU driver)', () => {
     expect((await virsh('destroy', 'vi1')).stdout).toContain("Domain 'vi1' destroyed");
     expect((await virsh('undefine', 'vi1')).stdout).toContain("Domain 'vi1' has been undefined");
     expect((await virsh('list', '--all', '--name')).stdout.trim()).toBe('');
+  }, 240000);
+
+  it('with a modern OS (--osinfo linux2022) on an i440fx machine: virtio devices, xHCI and the guest agent channel', async () => {
+    // --machine pc: for linux2022 virt-install would pick q35, which tsvirt's QEMU driver does not run yet.
+    const r = await virtInstall(['--name', 'vi3', '--install', 'no_install=yes', '--disk', 'none', '--machine', 'pc', ...COMMON.slice(0, -2), '--osinfo', 'linux2022']);
+    expect({ code: r.code, stderr: r.stderr.split('\n').filter((l) => l.startsWith('ERROR')) }).toEqual({ code: 0, stderr: [] });
+    expect((await virsh('list')).stdout).toMatch(/^\s*\d+\s+vi3\s+running\s*$/m);
+    // The agent's socket, which virt-install leaves to the driver, is where the live XML says.
+    const live = (await virsh('dumpxml', 'vi3')).stdout;
+    const socket = /<source mode='bind' path='([^']+\/org\.qemu\.guest_agent\.0)'\/>/.exec(live)?.[1];
+    expect(socket && fs.statSync(socket).isSocket()).toBe(true);
+    expect((await virsh('dumpxml', '--inactive', 'vi3')).stdout).not.toContain("<source mode='bind'");
+    expect(live).toContain("<controller type='usb' index='0' model='qemu-xhci' ports='15'>");
+    expect((await virsh('destroy', 'vi3')).code).toBe(0);
+    expect(fs.existsSync(socket as string)).toBe(false);
+    expect((await virsh('undefine', 'vi3')).code).toBe(0);
   }, 240000);
 
   it('--import --disk path=FILE stops where virt-install needs a storage driver, which tsvirt has not', async () => {

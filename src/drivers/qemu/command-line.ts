@@ -31,6 +31,8 @@ export interface CommandLineContext {
   memoryDir: string;
   /** True when /dev/kvm can be used. */
   kvmAvailable: boolean;
+  /** Where unix channels without a path get their sockets (runFiles().channels). */
+  channelDir: string;
   /** `-incoming defer` for a restore. */
   incoming?: boolean;
   /**
@@ -112,7 +114,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
     ...netArgs(devs, boot),
     ...serialArgs(devs),
-    ...channelArgs(devs),
+    ...channelArgs(devs, ctx.channelDir),
     ...inputArgs(devs),
     ...audioArgs(devs),
   ];

@@ -7,6 +7,8 @@ import { deviceArg, pciProps, unsupported, type Props } from './args';
 
 const TYPE_ORDER = ['pci', 'usb', 'scsi', 'ide', 'sata', 'virtio-serial'];
 const USB_MODELS: Record<string, string> = { 'piix3-uhci': 'piix3-usb-uhci', 'qemu-xhci': 'qemu-xhci', nec_xhci: 'nec-usb-xhci', ehci: 'usb-ehci' };
+/** The USB models with a `ports` count (xHCI). */
+const XHCI_MODELS = new Set(['qemu-xhci', 'nec_xhci']);
 /** ICH9's EHCI and its UHCI companions, which hang off the EHCI's bus (`masterbus`). */
 const ICH9_USB_MODELS: Record<string, string> = {
   'ich9-ehci1': 'ich9-usb-ehci1',
@@ -39,7 +41,11 @@ function controllerDevice(c: XmlElement): Props | undefined {
       if (ich9) return { driver: ich9, id, ...pciProps(c) };
       const driver = USB_MODELS[model ?? 'piix3-uhci'];
       if (!driver) throw unsupported(`USB controller model '${model}' is not supported`);
-      return { driver, id, ...pciProps(c) };
+      // An xHCI controller's port count is set for its USB 2 (p2) and USB 3 (p3) ports alike.
+      const ports = attr(c, 'ports');
+      if (ports !== undefined && !XHCI_MODELS.has(model ?? '')) throw unsupported(`usb controller type '${model}' doesn't support 'ports'`);
+      const portProps = ports === undefined ? {} : { p2: Number(ports), p3: Number(ports) };
+      return { driver, ...portProps, id, ...pciProps(c) };
     }
     case 'scsi': {
       const driver = SCSI_MODELS[model ?? 'lsilogic'];
