@@ -103,6 +103,19 @@ describe('capabilities and domcapabilities: tsvirtd (QEMU) and libvirtd 9.0', ()
     expect(ours.code).toBe(1);
   }, 60000);
 
+  it('tsvirt\'s remote driver asks libvirtd by the same procedures (342, 281) and gets its answers', async () => {
+    const c = await Connect.open(lv.uri);
+    try {
+      const xml = await c.getDomainCapabilities(null, 'x86_64', 'pc', 'qemu');
+      // virsh adds a newline after the document and one after the command.
+      expect(`${xml}\n\n`).toBe((await virsh(lv.uri, 'domcapabilities', '--arch', 'x86_64', '--machine', 'pc', '--virttype', 'qemu')).stdout);
+      // libvirtd has a storage driver: a list (empty in its private namespace), not NO_SUPPORT.
+      expect(Array.isArray(await c.listAllStoragePools())).toBe(true);
+    } finally {
+      await c.close();
+    }
+  }, 60000);
+
   it('read-only: refused as libvirt refuses it; the library call gives the same error', async () => {
     const roTs = `qemu+unix:///session?socket=${d.ro}`;
     const [ours, theirs] = await Promise.all([

@@ -126,6 +126,13 @@ describe('managed save XML on the QEMU driver: tsvirtd and libvirtd 9.0 through 
     expect(tsDef).toEqual(lvDef);
     expect(tsDef.stdout).toBe("Managed save state file of domain 'msx' updated.\n\n");
     for (const r of await both('managedsave-dumpxml msx')) expect(r.stdout).toContain('<description>redefined</description>');
+    // tsvirt's remote driver reads libvirtd's image through the same procedure.
+    const remote = await Connect.open(lv.uri);
+    try {
+      expect(`${await (await remote.lookupDomainByName('msx')).managedSaveGetXMLDesc(0)}\n`).toBe((await run('virsh', ['-c', lv.uri], 'managedsave-dumpxml msx')).stdout);
+    } finally {
+      await remote.close();
+    }
     const [tsBad, lvBad] = await Promise.all([
       run('virsh', ['-c', ts()], `managedsave-define msx ${file('msx-ts-other.xml', tsXml.stdout.replace('<name>msx</name>', '<name>other</name>'))}`),
       run('virsh', ['-c', lv.uri], `managedsave-define msx ${file('msx-lv-other.xml', lvXml.stdout.replace('<name>msx</name>', '<name>other</name>'))}`),
