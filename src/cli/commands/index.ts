@@ -2,6 +2,7 @@
  * Every tsvirsh command, in one table.
  */
 import type { CommandDef } from '../types';
+import { capabilityCommands } from './capabilities';
 import { consoleCommands } from './console';
 import { deviceCommands } from './devices';
 import { lifecycleCommands } from './domain-lifecycle';
@@ -22,5 +23,6 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   ...infoCommands,
   ...deviceCommands,
   ...hostCommands,
+  ...capabilityCommands,
   ...shellCommands,
 ];

@@ -16,6 +16,7 @@ import { audioArgs, balloonArgs, graphicsArgs, inputArgs, rngArgs, videoArgs, wa
 import { checkDiskSources, diskArgs } from './command-line/disk';
 import { accelOf, acpiOn, clockArgs, cpuArgs, lifecycleArgs, osArgs, smpArgs } from './command-line/machine';
 import { netArgs } from './command-line/net';
+import { pmArgs } from './command-line/pm';
 import { applyQemuDefaults } from './domain-defaults';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
@@ -30,6 +31,8 @@ export interface CommandLineContext {
   memoryDir: string;
   /** True when /dev/kvm can be used. */
   kvmAvailable: boolean;
+  /** Where unix channels without a path get their sockets (runFiles().channels). */
+  channelDir: string;
   /** `-incoming defer` for a restore. */
   incoming?: boolean;
   /**
@@ -59,7 +62,7 @@ export interface QemuCommand {
 /** Top-level elements that either map to the command line or carry nothing QEMU needs. */
 const TOP_LEVEL = new Set([
   'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
-  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'resource',
+  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'pm', 'devices', 'resource',
 ]);
 /** `<devices>` children tsvirt runs. */
 const DEVICES = new Set([
@@ -126,7 +129,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
     ...netArgs(devs, boot),
     ...serialArgs(devs),
-    ...channelArgs(devs),
+    ...channelArgs(devs, ctx.channelDir),
     ...inputArgs(devs),
     ...audioArgs(devs),
   ];
@@ -148,6 +151,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...clockArgs(def.tree),
     ...lifecycleArgs(def),
     ...(acpi || acpiMachineOff ? [] : ['-no-acpi']),
+    ...pmArgs(def.tree),
     ...osArgs(def.tree),
     ...firmwareArgs(emulator),
     ...devices,

@@ -3,7 +3,7 @@
  * guest outlives the tsvirt process; what is needed to find it again goes to a status file.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
@@ -66,8 +66,10 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
   const files = runFiles(paths, def.uuid);
   rmSync(files.monitor, { force: true });
   const noAcpiOption = await acceptsNoAcpiOption(emulatorFor(def));
+  mkdirSync(files.channels, { recursive: true, mode: 0o700 });
   const cmd = buildQemuCommand(def, {
     noAcpiOption,
+    channelDir: files.channels,
     monitorPath: files.monitor,
     memoryDir: paths.runDir,
     kvmAvailable: kvmAvailable(),

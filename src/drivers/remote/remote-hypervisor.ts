@@ -5,7 +5,7 @@
  * Argument checks already ran in the caller's public layer; the daemon runs them again.
  */
 import type { HypervisorDriver } from '../driver-table';
-import type { DomainEventCallback, DomainRef } from '../types';
+import type { DomainEventCallback, DomainRef, StoragePoolRef } from '../types';
 import { moduleLogger } from '../../util/logger';
 import { decodeArgs } from '../../remote/protocol/procedure';
 import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
@@ -55,6 +55,10 @@ export class RemoteHypervisor implements HypervisorDriver {
   }
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     return (await this.rpc.call(P.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags })).domains;
+  }
+
+  async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
+    return (await this.rpc.call(P.CONNECT_LIST_ALL_STORAGE_POOLS, { need_results: 1, flags })).pools;
   }
 
   async connectDomainEventRegister(cb: DomainEventCallback): Promise<number> {
