@@ -90,6 +90,11 @@ describe('bad XML: libvirt\'s errors, nothing defined or started', () => {
     await sameDefineError(nicXml('tsv-dup-pci', `<interface type='user'>${addr}</interface><memballoon model='virtio'>${addr}</memballoon>`), 'tsv-dup-pci');
   });
 
+  it('an IDE disk on a q35 machine (which has no IDE)', async () => {
+    const xml = nicXml('tsv-q35-ide', `<disk type='file' device='cdrom'><target dev='hdc'/></disk>`).replace('<type>hvm</type>', "<type machine='q35'>hvm</type>");
+    await sameDefineError(xml, 'tsv-q35-ide');
+  });
+
   it('a missing disk image: the start fails before any QEMU runs, as libvirt', async () => {
     const xml = nicXml('tsv-no-disk', `<disk type='file' device='disk'><source file='${env.workDir}/missing.qcow2'/><target dev='vda' bus='virtio'/></disk>`);
     const mine = await ts.defineXML(xml);

@@ -7,7 +7,7 @@ import { deviceArg, jsonArg, pciProps, unsupported, type Props } from './args';
 import type { BootOrder } from './boot';
 
 /** NIC models and the QEMU device of each. */
-const NIC_DEVICES: Record<string, string> = { virtio: 'virtio-net-pci', e1000: 'e1000', rtl8139: 'rtl8139' };
+const NIC_DEVICES: Record<string, string> = { virtio: 'virtio-net-pci', e1000: 'e1000', e1000e: 'e1000e', rtl8139: 'rtl8139' };
 
 /** libvirt's NIC model for x86 guests when `<model>` is absent. */
 export const DEFAULT_NIC_MODEL = 'rtl8139';
@@ -29,7 +29,7 @@ export function netArgs(devs: XmlElement | undefined, boot: BootOrder): string[]
     const netdev = `hostnet${i}`;
     out.push(...jsonArg('-netdev', netdevProps(nic, netdev)));
     out.push(...deviceArg({
-      driver, netdev, id: `net${i}`, mac: attr(child(nic, 'mac'), 'address'), ...pciProps(nic), bootindex: boot.indexOf(nic),
+      driver, netdev, id: `net${i}`, mac: attr(child(nic, 'mac'), 'address'), ...pciProps(nic, devs), bootindex: boot.indexOf(nic),
     }));
   });
   return out;
