@@ -118,15 +118,16 @@ export function defineXML(st: QemuDriverState, xml: string, flags: number): Doma
  * whether to run the CPUs; the domain is PAUSED (reason `pausedReason`) until then.
  */
 export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: LaunchOptions, pausedReason: PausedReason): Promise<QmpClient> {
+  // The live definition gains what the start chose (tap names, then pty paths); the persistent one must not.
+  const persistent = d.persistent && !d.nextDef ? cloneDomainDef(d.def) : undefined;
   const launched = await launchQemu(st.paths, d.def, opts);
+  if (persistent) d.nextDef = persistent;
   rmSync(runFiles(st.paths, d.def.uuid).shutoff, { force: true });
   d.proc = { pid: launched.pid, monitorPath: launched.monitorPath, emulator: launched.emulator, qmp: launched.qmp, stopping: false };
   d.id = st.allocateId();
   d.state = DomainState.PAUSED;
   d.reason = pausedReason;
   st.watchMonitor(d, launched.qmp);
-  // The live definition gains what QEMU chose (pty paths); the persistent one must not.
-  if (d.persistent && !d.nextDef) d.nextDef = cloneDomainDef(d.def);
   await recordLiveDetails(d.def, launched.qmp).catch(() => undefined);
   st.persistStatus(d);
   try {
