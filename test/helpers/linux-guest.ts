@@ -65,6 +65,8 @@ export interface LinuxGuestOptions {
   tickSeconds?: number;
   /** A second serial port on a pty (serial1), for virDomainOpenConsole; the workload mirrors its lines there. */
   ptySerial?: boolean;
+  /** Machine type alias: 'pc' (i440fx, the default) or 'q35' (PCIe: the devices sit on pcie-root-ports). */
+  machine?: 'pc' | 'q35';
 }
 
 /** A defined test guest: its domain XML and where its disk and console are. */
@@ -90,7 +92,7 @@ export function linuxGuestSpec(o: LinuxGuestOptions): LinuxGuestSpec {
   ${memoryBacking}
   <vcpu>1</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='${o.machine ?? 'pc'}'>hvm</type>
     <kernel>${o.files.kernel}</kernel>
     <initrd>${o.files.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
