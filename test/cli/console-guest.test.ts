@@ -11,8 +11,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainState } from '../../src';
-import { bootLinuxGuest, ensureLinuxGuest, waitForTicks, type LinuxGuest } from '../helpers/linux-guest';
+import { bootLinuxGuest, ensureLinuxGuest, removeLinuxGuest, waitForTicks, type LinuxGuest } from '../helpers/linux-guest';
 import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
+import { waitFor } from '../../src/testing/wait';
+import { PTY_DRIVER, type PtyReport, type PtyStep } from './pty-session';
 import { BIN, requireBuild } from './run-cli';
 
 const env = setupQemuEnv('console-guest');
@@ -20,21 +22,12 @@ let conn: Connect;
 let guest: LinuxGuest;
 let seq = 0;
 
-interface PtyReport {
-  ok: boolean;
-  failed_step: number | null;
-  transcript: string;
-  status: number | null;
-}
-
-type Step = { send: string; pause?: number } | { expect: string; timeout?: number };
-
 /** Runs `tsvirsh -c qemu:///session ...args` under a pty through `steps`, without blocking. */
-function onPty(args: readonly string[], steps: readonly Step[]): Promise<PtyReport> {
+function onPty(args: readonly string[], steps: readonly PtyStep[]): Promise<PtyReport> {
   const spec = path.join(env.workDir, `pty-${++seq}.json`);
   fs.writeFileSync(spec, JSON.stringify({ argv: [process.execPath, BIN, '-c', 'qemu:///session', ...args], env: { TERM: 'xterm' }, steps }));
   return new Promise((resolve, reject) => {
-    execFile('python3', [path.join(__dirname, 'pty-driver.py'), spec], { encoding: 'utf8', timeout: 120000, env: process.env }, (err, out) => {
+    execFile('python3', [PTY_DRIVER, spec], { encoding: 'utf8', timeout: 120000, env: process.env }, (err, out) => {
       if (err) reject(err);
       else resolve(JSON.parse(out) as PtyReport);
     });
@@ -51,24 +44,12 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
-  if (guest) {
-    await guest.dom.destroy().catch(() => undefined);
-    await guest.dom.undefine().catch(() => undefined);
-  }
+  if (guest) await removeLinuxGuest(guest);
   await conn?.close();
   teardownQemuEnv(env);
 });
 
 const BANNER = "Connected to domain 'NAME'\\r?\\nEscape character is \\^\\] \\(Ctrl \\+ \\]\\)";
-
-/** Waits until `check` holds, polling. */
-async function until(what: string, check: () => boolean, ms = 30000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('tsvirsh console on a running Linux guest', () => {
   it('shows the guest, types into it, leaves on ^] with the guest still running', async () => {
@@ -95,7 +76,7 @@ describe('tsvirsh console on a running Linux guest', () => {
       { expect: 'error: stream had I/O failure', timeout: 60 },
     ]);
     // The first session is open once its lease is written (it reads ticks before that matters).
-    await until('the first console session', () => fs.existsSync(lease));
+    await waitFor(() => fs.existsSync(lease), 30000, 'the first console session');
     const second = await onPty(['console', name, '--devname', 'serial1'], [{ expect: 'Active console session exists', timeout: 20 }]);
     expect({ ok: second.ok, status: second.status }).toEqual({ ok: true, status: 1 });
     expect(plain(second.transcript)).toContain(`Connected to domain '${name}'\nEscape character is ^] (Ctrl + ])\nerror: operation failed: Active console session exists for this domain\n`);

@@ -150,6 +150,12 @@ export async function bootLinuxGuest(conn: Connect, o: LinuxGuestOptions, timeou
   return { ...spec, dom, console, ready };
 }
 
+/** Destroys and undefines the guest, whatever state it is in (test teardown). */
+export async function removeLinuxGuest(guest: LinuxGuest): Promise<void> {
+  await guest.dom.destroy().catch(() => undefined);
+  await guest.dom.undefine().catch(() => undefined);
+}
+
 /** Waits until the guest printed `count` more ticks than it had; returns the last tick. */
 export async function waitForTicks(guest: LinuxGuest, count: number, timeoutMs = 30000): Promise<number> {
   const target = guest.console.lastTick() + count;
