@@ -170,6 +170,28 @@ describe("start errors: libvirt's for the same XML", () => {
     await sameStartError('tap-nics-notap', `<interface type='ethernet'><target dev='${TAP}x' managed='no'/></interface>`);
   }, 60000);
 
+  it('an unmanaged tap on a bridge: refused on define, as libvirt', async () => {
+    const xml = smallGuestXML('tap-nics-unbr', 64, `<interface type='bridge'><source bridge='${BR}'/><target dev='${TAP}' managed='no'/></interface>`);
+    const a = await virErrorOf(conn.defineXML(xml));
+    const b = await virErrorOf(lvConn.defineXML(xml));
+    expect({ code: a.code, domain: a.domain, message: a.message }).toEqual({ code: b.code, domain: b.domain, message: b.message });
+  });
+
+  it("a vnetN target is dropped on define (names of that form are handed out at start), as libvirt", async () => {
+    const xml = smallGuestXML('tap-nics-vnet', 64, `
+      <interface type='ethernet'><mac address='52:54:00:7a:01:01'/><target dev='vnet7'/></interface>
+      <interface type='ethernet'><mac address='52:54:00:7a:01:02'/><target dev='mytap9'/></interface>`);
+    const mine = await conn.defineXML(xml);
+    const theirs = await lvConn.defineXML(xml);
+    try {
+      expect(targetDevs(await mine.getXMLDesc(2))).toEqual([undefined, 'mytap9']);
+      expect(targetDevs(await mine.getXMLDesc(2))).toEqual(targetDevs(await theirs.getXMLDesc(2)));
+    } finally {
+      await mine.undefine();
+      await theirs.undefine();
+    }
+  });
+
   it('a bridge interface without a bridge: refused on define, as libvirt', async () => {
     const xml = smallGuestXML('tap-nics-nosrc', 64, "<interface type='bridge'><model type='virtio'/></interface>");
     const a = await virErrorOf(conn.defineXML(xml));

@@ -32,6 +32,7 @@ import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
 import { applyQemuDefaults } from './domain-defaults';
+import { dropGeneratedTapNames } from './tap-devices';
 import { recordLiveDetails } from './live-xml';
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
@@ -94,7 +95,9 @@ export function lockForStart(st: QemuDriverState, def: DomainDef, busy: string):
 /** Parses XML for the QEMU driver: the definition must also translate to a command line. */
 export function parseQemuDef(xml: string, st: QemuDriverState): DomainDef {
   // libvirt's QEMU defaults are part of the definition (dumpxml shows them, MACs stay fixed).
-  const def = applyQemuDefaults(parseDomainXML(xml));
+  const parsed = parseDomainXML(xml);
+  dropGeneratedTapNames(parsed);
+  const def = applyQemuDefaults(parsed);
   buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true });
   return def;
 }

@@ -53,6 +53,21 @@ function allocateVnet(): string {
   throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.NONE, 'No free tap device name');
 }
 
+/**
+ * Drops the `<target dev='vnetN'/>` of a managed tap from XML being defined, created or restored,
+ * as libvirt does: such names are the ones a start hands out, so a definition (or a save image's
+ * live XML) that carries one must not claim it again.
+ */
+export function dropGeneratedTapNames(def: DomainDef): void {
+  const devs = child(def.tree, 'devices');
+  for (const nic of devs ? children(devs, 'interface') : []) {
+    const t = child(nic, 'target');
+    if (!t || attr(t, 'managed') === 'no' || !(attr(t, 'dev') ?? '').startsWith(VNET_PREFIX)) continue;
+    if (t.attrs.length === 1) nic.children.splice(nic.children.indexOf(t), 1);
+    else t.attrs = t.attrs.filter(([k]) => k !== 'dev');
+  }
+}
+
 /** Writes `<target dev=NAME/>` where libvirt writes it: after `<mac>` and `<source>`. */
 function setTargetDev(nic: XmlElement, name: string): void {
   const t = child(nic, 'target');

@@ -28,6 +28,9 @@ function netdevProps(nic: XmlElement, id: string, model: string): Props {
     if (type === 'bridge' && !attr(child(nic, 'source'), 'bridge')) {
       throw VirError.report(ErrorCode.XML_ERROR, ErrorDomain.DOMAIN, "No <source> 'bridge' attribute specified with <interface type='bridge'/>");
     }
+    if (type === 'bridge' && attr(child(nic, 'target'), 'managed') === 'no') {
+      throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.DOMAIN, "unmanaged target dev is not supported on interfaces of type 'bridge'");
+    }
     const ifname = attr(child(nic, 'target'), 'dev');
     return { type: 'tap', id, ifname, script: ifname ? 'no' : undefined, downscript: ifname ? 'no' : undefined, vnet_hdr: model === 'virtio' };
   }
