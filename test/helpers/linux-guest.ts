@@ -67,6 +67,8 @@ export interface LinuxGuestOptions {
   ptySerial?: boolean;
   /** Machine type alias: 'pc' (i440fx, the default) or 'q35' (PCIe: the devices sit on pcie-root-ports). */
   machine?: 'pc' | 'q35';
+  /** The guest's `<interface>` (its eth0); a user-mode virtio NIC by default. */
+  nicXml?: string;
 }
 
 /** A defined test guest: its domain XML and where its disk and console are. */
@@ -107,9 +109,9 @@ export function linuxGuestSpec(o: LinuxGuestOptions): LinuxGuestSpec {
       <source file='${diskPath}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <interface type='user'>
+    ${o.nicXml ?? `<interface type='user'>
       <model type='virtio'/>
-    </interface>
+    </interface>`}
     <serial type='file'>
       <source path='${consolePath}'/>
       <target port='0'/>

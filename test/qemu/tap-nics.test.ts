@@ -1,13 +1,14 @@
 /**
  * `<interface type='ethernet'>` and `<interface type='bridge'>` on real QEMU guests, as root:
  * the test makes its own bridge and tap (unique names, deleted after). A guest's NIC is on the
- * bridge (`ip link show master BR`), QEMU itself holds each tap (its fd's `iff:` in
+ * bridge (`ip link show master BR`; the Linux test guest's DHCP requests arrive on the bridge
+ * from its MAC, caught by frame-sniffer.py), QEMU itself holds each tap (its fd's `iff:` in
  * /proc/PID/fdinfo), the tap tsvirt named is libvirt's `vnetN` with the guest's MAC behind
  * 0xfe, the live XML names it and the inactive one does not; and no tap tsvirt named outlives
  * its guest: after destroy, after failed starts and across a save and restore. The errors for a
  * missing bridge and a missing unmanaged tap are libvirt 9.0's (private libvirtd as the oracle).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainState, ErrorCode, type Domain } from '../../src';
@@ -15,6 +16,8 @@ import { qemuPidOf } from '../../src/drivers/qemu';
 import { startQemuLibvirtd, type QemuLibvirtd } from '../helpers/libvirtd-qemu';
 import { qemuPidsUnder, setupQemuEnv, smallGuestXML, teardownQemuEnv } from '../helpers/qemu-env';
 import { virErrorOf } from '../helpers/vir-error-of';
+import { bootLinuxGuest, ensureLinuxGuest, removeLinuxGuest } from '../helpers/linux-guest';
+import { waitFor } from '../../src/testing/wait';
 
 const env = setupQemuEnv('tap-nics');
 const tag = (process.pid % 100000).toString(36);
@@ -129,6 +132,32 @@ describe('tap NICs on a real QEMU guest', () => {
       await dom.undefine();
     }
   }, 90000);
+
+  it("the Linux guest's NIC on the bridge: its DHCP requests reach the bridge from its MAC", async () => {
+    ipLink('link', 'set', BR, 'up');
+    const mac = '52:54:00:7a:02:01';
+    // Frames the bridge receives, caught with a packet socket on it: the guest's eth0 is on BR.
+    const sniffer = spawn('python3', [path.join(__dirname, 'frame-sniffer.py'), BR, mac, '90'], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    sniffer.stdout.setEncoding('utf8').on('data', (d: string) => lines.push(...d.split('\n').filter(Boolean)));
+    const exited = new Promise<void>((r) => sniffer.once('exit', () => r()));
+    await waitFor(() => lines.length > 0, 10000, 'the frame sniffer');
+    const nicXml = `<interface type='bridge'><mac address='${mac}'/><source bridge='${BR}'/><model type='virtio'/></interface>`;
+    const guest = await bootLinuxGuest(conn, { name: 'tap-nics-linux', files: ensureLinuxGuest(), dir: env.workDir, mib: 128, nicXml });
+    let tap = '';
+    try {
+      tap = targetDevs(await guest.dom.getXMLDesc(0))[0]!;
+      expect(portsOf(BR)).toEqual([tap]);
+      // eth0 was there and asked for a lease; nothing on the test's bridge answers.
+      expect(guest.ready.net).toBe('eth0-no-lease');
+      await exited;
+      expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ found: true, dhcp: true });
+    } finally {
+      sniffer.kill();
+      await removeLinuxGuest(guest);
+    }
+    expect(linkExists(tap)).toBe(false);
+  }, 150000);
 
   it('failed starts leave no QEMU and no tap', async () => {
     const vnetsBefore = fs.readdirSync('/sys/class/net').filter((n) => n.startsWith('vnet')).sort();
