@@ -117,6 +117,7 @@ const ERRNO_TEXT: Record<string, string> = {
   EBUSY: 'Device or resource busy',
   ELOOP: 'Too many levels of symbolic links',
   ENXIO: 'No such device or address',
+  ENODEV: 'No such device',
   EMFILE: 'Too many open files',
   ENAMETOOLONG: 'File name too long',
 };

@@ -7,16 +7,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PTY_DRIVER, type PtyReport, type PtyStep } from './pty-session';
 import { BIN, requireBuild } from './run-cli';
 
-interface PtyReport {
-  ok: boolean;
-  failed_step: number | null;
-  transcript: string;
-  status: number | null;
-}
-
-type Step = { send: string; pause?: number } | { expect: string; timeout?: number };
+type Step = PtyStep;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvirsh-pty-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +20,7 @@ beforeAll(() => requireBuild());
 function onPty(args: readonly string[], steps: readonly Step[]): PtyReport {
   const spec = path.join(dir, `spec-${Date.now()}.json`);
   fs.writeFileSync(spec, JSON.stringify({ argv: [process.execPath, BIN, ...args], env: { XDG_CACHE_HOME: dir, TERM: 'xterm' }, steps }));
-  const out = execFileSync('python3', [path.join(__dirname, 'pty-driver.py'), spec], { encoding: 'utf8', timeout: 60000 });
+  const out = execFileSync('python3', [PTY_DRIVER, spec], { encoding: 'utf8', timeout: 60000 });
   return JSON.parse(out) as PtyReport;
 }
 

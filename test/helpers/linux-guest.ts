@@ -65,6 +65,10 @@ export interface LinuxGuestOptions {
   tickSeconds?: number;
   /** A second serial port on a pty (serial1), for virDomainOpenConsole; the workload mirrors its lines there. */
   ptySerial?: boolean;
+  /** Machine type alias: 'pc' (i440fx, the default) or 'q35' (PCIe: the devices sit on pcie-root-ports). */
+  machine?: 'pc' | 'q35';
+  /** The guest's `<interface>` (its eth0); a user-mode virtio NIC by default. */
+  nicXml?: string;
 }
 
 /** A defined test guest: its domain XML and where its disk and console are. */
@@ -90,7 +94,7 @@ export function linuxGuestSpec(o: LinuxGuestOptions): LinuxGuestSpec {
   ${memoryBacking}
   <vcpu>1</vcpu>
   <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
+    <type arch='x86_64' machine='${o.machine ?? 'pc'}'>hvm</type>
     <kernel>${o.files.kernel}</kernel>
     <initrd>${o.files.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
@@ -105,9 +109,9 @@ export function linuxGuestSpec(o: LinuxGuestOptions): LinuxGuestSpec {
       <source file='${diskPath}'/>
       <target dev='vda' bus='virtio'/>
     </disk>
-    <interface type='user'>
+    ${o.nicXml ?? `<interface type='user'>
       <model type='virtio'/>
-    </interface>
+    </interface>`}
     <serial type='file'>
       <source path='${consolePath}'/>
       <target port='0'/>
@@ -146,6 +150,12 @@ export async function bootLinuxGuest(conn: Connect, o: LinuxGuestOptions, timeou
   const ready = events.find((e): e is Extract<GuestEvent, { kind: 'ready' }> => e.kind === 'ready');
   if (!ready) throw new Error(`guest ${o.name} ticks without a READY line:\n${console.lines.join('\n')}`);
   return { ...spec, dom, console, ready };
+}
+
+/** Destroys and undefines the guest, whatever state it is in (test teardown). */
+export async function removeLinuxGuest(guest: LinuxGuest): Promise<void> {
+  await guest.dom.destroy().catch(() => undefined);
+  await guest.dom.undefine().catch(() => undefined);
 }
 
 /** Waits until the guest printed `count` more ticks than it had; returns the last tick. */

@@ -8,7 +8,9 @@
  * - guest RAM: libvirt always names a `memory-backend-ram` "pc.ram"; tsvirt adds a backend only
  *   for `<memoryBacking>` (its RAM block is called pc.ram either way, which is what migration sees);
  * - NICs: domxml-to-native turns every interface into a tap fd (`{"type":"tap","fd":"N"}`);
- *   libvirt runs `type='user'` as `{"type":"user"}`, which tsvirt writes;
+ *   libvirt runs `type='user'` as `{"type":"user"}`, which tsvirt writes; for `ethernet` and
+ *   `bridge` tsvirt has QEMU open the tap by name (`ifname`, `script`/`downscript` "no",
+ *   `vnet_hdr` as libvirt opens it), where libvirt passes the open tap: both are `tap` here;
  * - VNC autoport: libvirt probes a free port itself, tsvirt lets QEMU take one (`,to=99`);
  * - `<on_reboot>destroy`: libvirt acts on QEMU's reset event itself, tsvirt has QEMU do it
  *   (`-action reboot=shutdown`); neither changes the device model;
@@ -88,7 +90,8 @@ function comparable(args: string[], nicTypes: string[]): Opt[] {
     if (flag === '-chardev') value = raw.replace(/path=\/var\/lib\/libvirt\/qemu\/channel\/target\/domain--1-[^/,]+\//, 'path=CHANNELS/').replace(`path=${CHANNEL_DIR}/`, 'path=CHANNELS/');
     if (flag === '-netdev') {
       const type = nicTypes[nic++];
-      value = obj.type === 'tap' && 'fd' in obj && type === 'user' ? { type: 'user', id: obj.id } : obj;
+      if (obj.type === 'tap' && 'fd' in obj && type === 'user') value = { type: 'user', id: obj.id };
+      else if (obj.type === 'tap' && (type === 'ethernet' || type === 'bridge')) value = { type: 'tap', id: obj.id };
     }
     out.push([flag, value]);
   }

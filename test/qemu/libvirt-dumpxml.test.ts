@@ -13,6 +13,7 @@ import { ErrorCode, ErrorDomain } from '../../src/util/error-codes';
 import { startQemuLibvirtd, type QemuLibvirtd } from '../helpers/libvirtd-qemu';
 import { createFixtureFiles, fixtureNames, fixtureXML } from '../helpers/domain-fixtures';
 import { qemuPidsUnder, setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
+import { pciTree } from '../helpers/pci-tree';
 import { virErrorOf } from '../helpers/vir-error-of';
 import { runTool } from '../remote/run-tool';
 
@@ -90,6 +91,11 @@ describe('bad XML: libvirt\'s errors, nothing defined or started', () => {
     await sameDefineError(nicXml('tsv-dup-pci', `<interface type='user'>${addr}</interface><memballoon model='virtio'>${addr}</memballoon>`), 'tsv-dup-pci');
   });
 
+  it('an IDE disk on a q35 machine (which has no IDE)', async () => {
+    const xml = nicXml('tsv-q35-ide', `<disk type='file' device='cdrom'><target dev='hdc'/></disk>`).replace('<type>hvm</type>', "<type machine='q35'>hvm</type>");
+    await sameDefineError(xml, 'tsv-q35-ide');
+  });
+
   it('a missing disk image: the start fails before any QEMU runs, as libvirt', async () => {
     const xml = nicXml('tsv-no-disk', `<disk type='file' device='disk'><source file='${env.workDir}/missing.qcow2'/><target dev='vda' bus='virtio'/></disk>`);
     const mine = await ts.defineXML(xml);
@@ -118,22 +124,6 @@ describe('bad XML: libvirt\'s errors, nothing defined or started', () => {
   });
 });
 
-interface PciDevice {
-  slot: number;
-  function: number;
-  class_info: { class: number };
-  id: { vendor: number; device: number };
-  qdev_id: string;
-}
-
-/** The devices of bus 0 as QEMU reports them, sorted by slot and function. */
-function pciDevices(reply: unknown): Array<Record<string, unknown>> {
-  const bus = (reply as Array<{ bus: number; devices: PciDevice[] }>).find((b) => b.bus === 0)!;
-  return bus.devices
-    .map((d) => ({ slot: d.slot, fn: d.function, class: d.class_info.class, vendor: d.id.vendor, device: d.id.device, id: d.qdev_id }))
-    .sort((x, y) => x.slot - y.slot || x.fn - y.fn);
-}
-
 describe('a running guest: the same PCI devices as libvirt\'s, the pty in the live XML', () => {
   it('devices.xml started by both (paused): query-pci matches, console path is the pty QEMU opened', async () => {
     const name = 'tsv-live-devices';
@@ -151,7 +141,7 @@ describe('a running guest: the same PCI devices as libvirt\'s, the pty in the li
     try {
       const theirs = JSON.parse((await virsh('qemu-monitor-command', name, '{"execute":"query-pci"}')).stdout).return;
       const ours = await qemuMonitorCommand('c7a5fdbd-cdaf-9455-926a-d65c16db18f5', 'query-pci');
-      expect(pciDevices(ours)).toEqual(pciDevices(theirs));
+      expect(pciTree(ours)).toEqual(pciTree(theirs));
       const live = await dom.getXMLDesc(0);
       const chardevs = (await qemuMonitorCommand('c7a5fdbd-cdaf-9455-926a-d65c16db18f5', 'query-chardev')) as Array<{ label: string; filename: string }>;
       const pty = chardevs.find((c) => c.label === 'charserial0')!.filename.replace(/^pty:/, '');

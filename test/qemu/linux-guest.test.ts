@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { Connect, DomainState, ErrorCode, RunningReason, ShutoffReason, type DomainRestoreParams, type DomainSaveParams } from '../../src';
 import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
 import { virErrorOf } from '../helpers/vir-error-of';
-import { bootLinuxGuest, ensureLinuxGuest, missingDiskRecords, waitForTicks, type LinuxGuest } from '../helpers/linux-guest';
+import { bootLinuxGuest, ensureLinuxGuest, missingDiskRecords, removeLinuxGuest, waitForTicks, type LinuxGuest } from '../helpers/linux-guest';
 
 const env = setupQemuEnv('linux-guest');
 let conn: Connect;
@@ -35,10 +35,7 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
-  if (guest) {
-    await guest.dom.destroy().catch(() => undefined);
-    await guest.dom.undefine().catch(() => undefined);
-  }
+  if (guest) await removeLinuxGuest(guest);
   await conn?.close();
   teardownQemuEnv(env);
 });

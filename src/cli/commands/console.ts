@@ -16,17 +16,25 @@ export function escapeByte(seq: string): number {
   return seq.length === 2 && seq[0] === '^' ? seq.toUpperCase().charCodeAt(1) & 0x1f : seq.charCodeAt(0);
 }
 
-/** Pumps stdin to the console and the console to stdout until the escape byte or the console's end. */
+/**
+ * Pumps stdin to the console and the console to stdout until the escape byte or the console's
+ * end (the guest's pty closing reads EIO: an end, not a failure). Rejects when the stream fails,
+ * as when a forced open elsewhere took the console over.
+ */
 function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.WritableStream, escape: number): Promise<void> {
-  return new Promise((resolve) => {
-    const finish = (): void => {
+  return new Promise((resolve, reject) => {
+    const finish = (err?: Error): void => {
       stdin.off('data', onKeys);
       stream.off('data', onGuest);
-      stream.off('close', finish);
-      stream.off('end', finish);
+      stream.off('close', onClose);
+      stream.off('end', onClose);
+      stream.off('error', onError);
       stream.destroy();
-      resolve();
+      if (err) reject(err);
+      else resolve();
     };
+    const onClose = (): void => finish();
+    const onError = (err: NodeJS.ErrnoException): void => finish(err.code === 'EIO' ? undefined : err);
     const onKeys = (chunk: Buffer): void => {
       const at = chunk.indexOf(escape);
       if (at >= 0) {
@@ -41,8 +49,9 @@ function runSession(stream: Duplex, stdin: NodeJS.ReadStream, stdout: NodeJS.Wri
     };
     stdin.on('data', onKeys);
     stream.on('data', onGuest);
-    stream.once('end', finish);
-    stream.once('close', finish);
+    stream.once('end', onClose);
+    stream.once('close', onClose);
+    stream.on('error', onError);
   });
 }
 
@@ -71,16 +80,23 @@ const consoleCmd: CommandDef = {
     // virsh reports a refused console with the error alone, no "Failed to" line.
     const stream = await dom.openConsole(optString(cmd, 'devname') ?? null, flags);
     const wasRaw = stdin.isRaw;
+    let failed = false;
     stdin.setRawMode(true);
     stdin.resume();
     try {
-      await runSession(stream, stdin, process.stdout, escapeByte(esc));
+      await runSession(stream, stdin, process.stdout, escapeByte(esc)).catch(() => {
+        failed = true;
+      });
     } finally {
       stdin.setRawMode(wasRaw);
       stdin.pause();
-      // The guest's last line may lack a newline; virsh ends the session on a fresh line.
-      ctx.print('\n');
     }
+    if (failed) {
+      ctx.error('stream had I/O failure');
+      throw new ReportedError();
+    }
+    // The guest's last line may lack a newline; virsh ends the session on a fresh line.
+    ctx.print('\n');
   },
 };
 

@@ -70,6 +70,13 @@ export class PciAddressSet {
     this.used.add(key);
   }
 
+  /** A copy to plan with: claims in it leave this set as it is. */
+  clone(): PciAddressSet {
+    const copy = new PciAddressSet();
+    for (const k of this.used) copy.used.add(k);
+    return copy;
+  }
+
   /** True when any function of bus/slot is taken. */
   slotUsed(bus: number, slot: number): boolean {
     const prefix = pciAddressText({ domain: 0, bus, slot, function: 0 }).slice(0, -1);

@@ -11,13 +11,14 @@ import { escapeOptionValue as esc } from './qemu-option';
 import { unsupported } from './command-line/args';
 import { BootOrder } from './command-line/boot';
 import { channelArgs, serialArgs } from './command-line/chardev';
-import { controllerArgs, scsiModels } from './command-line/controllers';
+import { controllerArgs, hasPcieRoot, scsiModels } from './command-line/controllers';
 import { audioArgs, balloonArgs, graphicsArgs, inputArgs, rngArgs, videoArgs, watchdogArgs } from './command-line/devices-misc';
 import { checkDiskSources, diskArgs } from './command-line/disk';
 import { accelOf, acpiOn, clockArgs, cpuArgs, lifecycleArgs, osArgs, smpArgs } from './command-line/machine';
 import { netArgs } from './command-line/net';
 import { pmArgs } from './command-line/pm';
 import { applyQemuDefaults } from './domain-defaults';
+import { isI440fx, isQ35 } from './domain-defaults/machine-types';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
 export { EMULATORS } from './emulator';
@@ -93,8 +94,8 @@ function checkElements(def: DomainDef): void {
   if (def.os.type !== 'hvm') throw unsupported(`os type '${def.os.type}' is not supported by the QEMU driver`);
   const arch = def.os.arch ?? 'x86_64';
   if (!(arch in EMULATORS)) throw unsupported(`architecture '${arch}' is not supported`);
-  if (!(def.os.machine ?? 'pc').startsWith('pc-i440fx')) {
-    throw unsupported(`machine type '${def.os.machine}' is not supported (tsvirt runs i440fx 'pc' machines)`);
+  if (!isI440fx(def.os.machine) && !isQ35(def.os.machine)) {
+    throw unsupported(`machine type '${def.os.machine}' is not supported (tsvirt runs i440fx 'pc' and 'q35' machines)`);
   }
   const devs = child(def.tree, 'devices');
   for (const el of devs ? children(devs) : []) {
@@ -126,7 +127,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
   const machineOpt = `${def.os.machine},usb=off,dump-guest-core=off${backend.length ? ',memory-backend=pc.ram' : ''}${acpiMachineOff ? ',acpi=off' : ''}`;
   const devices = [
     ...controllerArgs(devs),
-    ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
+    ...diskArgs(devs, { scsiModels: scsiModels(devs), boot, q35: hasPcieRoot(devs) }),
     ...netArgs(devs, boot),
     ...serialArgs(devs),
     ...channelArgs(devs, ctx.channelDir),

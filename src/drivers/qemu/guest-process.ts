@@ -15,6 +15,7 @@ import type { DomainDef } from '../../conf/domain-xml';
 import { QmpClient } from './qmp';
 import type { QemuPaths } from './paths';
 import { runFiles } from './paths';
+import { configureTaps, prepareTaps, releaseTaps } from './tap-devices';
 import { processAlive, terminateProcess } from './process';
 
 const log = moduleLogger('qemu-process');
@@ -59,13 +60,35 @@ function lastLogLines(path: string, from: number): string {
 }
 
 /**
- * Spawns QEMU for `def` and connects QMP. On any failure the process is killed and the socket
- * removed; the error says what QEMU printed (as libvirt quotes QEMU's log).
+ * Spawns QEMU for `def` and connects QMP, with the guest's taps named before and set up after
+ * (tap-devices.ts). On any failure the process is killed, the socket removed and the taps'
+ * names taken back; the error says what QEMU printed (as libvirt quotes QEMU's log).
  */
 export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchOptions = {}): Promise<LaunchedQemu> {
   const files = runFiles(paths, def.uuid);
   rmSync(files.monitor, { force: true });
   const noAcpiOption = await acceptsNoAcpiOption(emulatorFor(def));
+  const taps = prepareTaps(def);
+  try {
+    const launched = await spawnAndConnect(paths, def, opts, noAcpiOption);
+    try {
+      await configureTaps(taps);
+    } catch (err) {
+      void launched.qmp.close();
+      await terminateProcess(launched.pid, 1000);
+      rmSync(files.monitor, { force: true });
+      throw err;
+    }
+    return launched;
+  } catch (err) {
+    releaseTaps(taps);
+    throw err;
+  }
+}
+
+/** Spawns QEMU and connects QMP; QEMU is killed and its socket removed when that fails. */
+async function spawnAndConnect(paths: QemuPaths, def: DomainDef, opts: LaunchOptions, noAcpiOption: boolean): Promise<LaunchedQemu> {
+  const files = runFiles(paths, def.uuid);
   mkdirSync(files.channels, { recursive: true, mode: 0o700 });
   const cmd = buildQemuCommand(def, {
     noAcpiOption,

@@ -32,6 +32,7 @@ import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
 import { applyQemuDefaults } from './domain-defaults';
+import { dropGeneratedTapNames } from './tap-devices';
 import { applyChannelPaths, recordLiveDetails } from './live-xml';
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
@@ -94,7 +95,9 @@ export function lockForStart(st: QemuDriverState, def: DomainDef, busy: string):
 /** Parses XML for the QEMU driver: the definition must also translate to a command line. */
 export function parseQemuDef(xml: string, st: QemuDriverState): DomainDef {
   // libvirt's QEMU defaults are part of the definition (dumpxml shows them, MACs stay fixed).
-  const def = applyQemuDefaults(parseDomainXML(xml));
+  const parsed = parseDomainXML(xml);
+  dropGeneratedTapNames(parsed);
+  const def = applyQemuDefaults(parsed);
   buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true, channelDir: runFiles(st.paths, def.uuid).channels });
   return def;
 }
@@ -118,15 +121,16 @@ export function defineXML(st: QemuDriverState, xml: string, flags: number): Doma
  * whether to run the CPUs; the domain is PAUSED (reason `pausedReason`) until then.
  */
 export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: LaunchOptions, pausedReason: PausedReason): Promise<QmpClient> {
+  // The live definition gains what the start chose (tap names, then pty paths); the persistent one must not.
+  const persistent = d.persistent && !d.nextDef ? cloneDomainDef(d.def) : undefined;
   const launched = await launchQemu(st.paths, d.def, opts);
+  if (persistent) d.nextDef = persistent;
   rmSync(runFiles(st.paths, d.def.uuid).shutoff, { force: true });
   d.proc = { pid: launched.pid, monitorPath: launched.monitorPath, emulator: launched.emulator, qmp: launched.qmp, stopping: false };
   d.id = st.allocateId();
   d.state = DomainState.PAUSED;
   d.reason = pausedReason;
   st.watchMonitor(d, launched.qmp);
-  // The live definition gains what QEMU chose (pty paths); the persistent one must not.
-  if (d.persistent && !d.nextDef) d.nextDef = cloneDomainDef(d.def);
   applyChannelPaths(d.def, runFiles(st.paths, d.def.uuid).channels);
   await recordLiveDetails(d.def, launched.qmp).catch(() => undefined);
   st.persistStatus(d);

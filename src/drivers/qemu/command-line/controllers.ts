@@ -1,9 +1,11 @@
 /**
  * `<controller>`s that become QEMU devices, in libvirt's order (PCI, USB, SCSI, IDE, SATA,
- * virtio-serial). pci-root and the PIIX3's IDE are built into the machine.
+ * virtio-serial). pci-root / pcie-root, the PIIX3's IDE and q35's SATA controller 0 (the ICH9's
+ * AHCI at 00:1f.2) are built into the machine; q35's pcie-root-ports and pcie-to-pci-bridge are
+ * `pcie-root-port` (id `pci.N`, its `port` and `chassis`) and `pcie-pci-bridge`.
  */
 import { attr, child, children, type XmlElement } from '../../../conf/xml-tree';
-import { deviceArg, pciProps, unsupported, type Props } from './args';
+import { deviceArg, pciBusName, pciProps, unsupported, type Props } from './args';
 
 const TYPE_ORDER = ['pci', 'usb', 'scsi', 'ide', 'sata', 'virtio-serial'];
 const USB_MODELS: Record<string, string> = { 'piix3-uhci': 'piix3-usb-uhci', 'qemu-xhci': 'qemu-xhci', nec_xhci: 'nec-usb-xhci', ehci: 'usb-ehci' };
@@ -18,14 +20,30 @@ const ICH9_USB_MODELS: Record<string, string> = {
 };
 const SCSI_MODELS: Record<string, string> = { 'virtio-scsi': 'virtio-scsi-pci', lsilogic: 'lsi' };
 
-function controllerDevice(c: XmlElement): Props | undefined {
+/** True when the root bus is q35's PCIe root complex. */
+export function hasPcieRoot(devs: XmlElement | undefined): boolean {
+  return pciBusName(devs, 0) === 'pcie.0';
+}
+
+function pciController(c: XmlElement, index: number, devs: XmlElement | undefined): Props | undefined {
+  const model = attr(c, 'model');
+  if (index === 0 && (model === 'pci-root' || model === 'pcie-root')) return undefined;
+  if (model === 'pcie-root-port') {
+    const t = child(c, 'target');
+    return { driver: 'pcie-root-port', port: Number(attr(t, 'port')), chassis: Number(attr(t, 'chassis') ?? index), id: `pci.${index}`, ...pciProps(c, devs) };
+  }
+  if (model === 'pcie-to-pci-bridge') return { driver: 'pcie-pci-bridge', id: `pci.${index}`, ...pciProps(c, devs) };
+  throw unsupported(`PCI controller model '${model}' is not supported`);
+}
+
+function controllerDevice(c: XmlElement, devs: XmlElement | undefined): Props | undefined {
   const type = attr(c, 'type') ?? '';
   const index = Number(attr(c, 'index') ?? 0);
   const model = attr(c, 'model');
+  const p = pciProps(c, devs);
   switch (type) {
     case 'pci':
-      if (model !== 'pci-root') throw unsupported(`PCI controller model '${model}' is not supported`);
-      return undefined;
+      return pciController(c, index, devs);
     case 'ide':
       if (index !== 0) throw unsupported('only the built-in IDE controller is supported');
       return undefined;
@@ -36,26 +54,28 @@ function controllerDevice(c: XmlElement): Props | undefined {
       if (ich9 && model !== 'ich9-ehci1') {
         const startport = attr(child(c, 'master'), 'startport');
         if (startport === undefined) throw unsupported(`USB companion controller model '${model}' needs <master startport=.../>`);
-        return { driver: ich9, masterbus: `${id}.0`, firstport: Number(startport), ...pciProps(c) };
+        return { driver: ich9, masterbus: `${id}.0`, firstport: Number(startport), ...p };
       }
-      if (ich9) return { driver: ich9, id, ...pciProps(c) };
+      if (ich9) return { driver: ich9, id, ...p };
       const driver = USB_MODELS[model ?? 'piix3-uhci'];
       if (!driver) throw unsupported(`USB controller model '${model}' is not supported`);
       // An xHCI controller's port count is set for its USB 2 (p2) and USB 3 (p3) ports alike.
       const ports = attr(c, 'ports');
       if (ports !== undefined && !XHCI_MODELS.has(model ?? '')) throw unsupported(`usb controller type '${model}' doesn't support 'ports'`);
       const portProps = ports === undefined ? {} : { p2: Number(ports), p3: Number(ports) };
-      return { driver, ...portProps, id, ...pciProps(c) };
+      return { driver, ...portProps, id, ...p };
     }
     case 'scsi': {
       const driver = SCSI_MODELS[model ?? 'lsilogic'];
       if (!driver) throw unsupported(`SCSI controller model '${model}' is not supported`);
-      return { driver, id: `scsi${index}`, ...pciProps(c) };
+      return { driver, id: `scsi${index}`, ...p };
     }
     case 'sata':
-      return { driver: 'ahci', id: `sata${index}`, ...pciProps(c) };
+      // q35's first SATA controller is the ICH9's own AHCI (QEMU calls its bus `ide`).
+      if (index === 0 && hasPcieRoot(devs)) return undefined;
+      return { driver: 'ahci', id: `sata${index}`, ...p };
     case 'virtio-serial':
-      return { driver: 'virtio-serial-pci', id: `virtio-serial${index}`, ...pciProps(c) };
+      return { driver: 'virtio-serial-pci', id: `virtio-serial${index}`, ...p };
     default:
       throw unsupported(`controller type '${type}' is not supported`);
   }
@@ -78,8 +98,11 @@ export function controllerArgs(devs: XmlElement | undefined): string[] {
   }
   const out: string[] = [];
   for (const type of TYPE_ORDER) {
-    for (const c of all.filter((x) => attr(x, 'type') === type)) {
-      const props = controllerDevice(c);
+    const ofType = all.filter((x) => attr(x, 'type') === type);
+    // PCI controllers plug into each other: QEMU needs them in index order.
+    if (type === 'pci') ofType.sort((a, b) => Number(attr(a, 'index') ?? 0) - Number(attr(b, 'index') ?? 0));
+    for (const c of ofType) {
+      const props = controllerDevice(c, devs);
       if (props) out.push(...deviceArg(props));
     }
   }

@@ -7,7 +7,10 @@ import { deviceArg, jsonArg, pciProps, unsupported } from './args';
 
 const WATCHDOG_ACTIONS = new Set(['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi']);
 
-/** `<input>`: PS/2 ones are the machine's own; a USB tablet is `usb-tablet` on the first USB bus. */
+/**
+ * `<input>`: PS/2 ones are the machine's own; a USB tablet is `usb-tablet` on the first USB bus;
+ * virtio ones are `virtio-tablet-pci` and the like.
+ */
 export function inputArgs(devs: XmlElement | undefined): string[] {
   const out: string[] = [];
   (devs ? children(devs, 'input') : []).forEach((inp, i) => {
@@ -18,6 +21,10 @@ export function inputArgs(devs: XmlElement | undefined): string[] {
       const a = child(inp, 'address');
       const driver = type === 'tablet' ? 'usb-tablet' : type === 'mouse' ? 'usb-mouse' : 'usb-kbd';
       out.push(...deviceArg({ driver, id: `input${i}`, bus: `usb.${attr(a, 'bus') ?? 0}`, port: attr(a, 'port') ?? '1' }));
+      return;
+    }
+    if (bus === 'virtio' && (type === 'tablet' || type === 'mouse' || type === 'keyboard')) {
+      out.push(...deviceArg({ driver: `virtio-${type}-pci`, id: `input${i}`, ...pciProps(inp, devs) }));
       return;
     }
     throw unsupported(`input of type '${type}' on bus '${bus}' is not supported`);
@@ -68,12 +75,12 @@ export function videoArgs(devs: XmlElement | undefined): string[] {
     if (type === 'none') return;
     if (type === 'vga') {
       if (!primary) throw unsupported('a secondary vga video device is not supported');
-      out.push(...deviceArg({ driver: 'VGA', id, vgamem_mb: Math.floor(Number(attr(model, 'vram') ?? 16384) / 1024), ...pciProps(v) }));
+      out.push(...deviceArg({ driver: 'VGA', id, vgamem_mb: Math.floor(Number(attr(model, 'vram') ?? 16384) / 1024), ...pciProps(v, devs) }));
     } else if (type === 'cirrus') {
       if (!primary) throw unsupported('a secondary cirrus video device is not supported');
-      out.push(...deviceArg({ driver: 'cirrus-vga', id, ...pciProps(v) }));
+      out.push(...deviceArg({ driver: 'cirrus-vga', id, ...pciProps(v, devs) }));
     } else if (type === 'virtio') {
-      out.push(...deviceArg({ driver: primary ? 'virtio-vga' : 'virtio-gpu-pci', id, max_outputs: Number(attr(model, 'heads') ?? 1), ...pciProps(v) }));
+      out.push(...deviceArg({ driver: primary ? 'virtio-vga' : 'virtio-gpu-pci', id, max_outputs: Number(attr(model, 'heads') ?? 1), ...pciProps(v, devs) }));
     } else {
       throw unsupported(`video model '${type}' is not supported`);
     }
@@ -90,7 +97,7 @@ export function watchdogArgs(devs: XmlElement | undefined): string[] {
   const model = attr(w, 'model');
   const action = attr(w, 'action') ?? 'reset';
   if (!WATCHDOG_ACTIONS.has(action)) throw unsupported(`watchdog action '${action}' is not supported`);
-  const dev = model === 'i6300esb' ? { driver: 'i6300esb', id: 'watchdog0', ...pciProps(w) }
+  const dev = model === 'i6300esb' ? { driver: 'i6300esb', id: 'watchdog0', ...pciProps(w, devs) }
     : model === 'ib700' ? { driver: 'ib700', id: 'watchdog0' } : undefined;
   if (!dev) throw unsupported(`watchdog model '${model}' is not supported`);
   // QEMU calls libvirt's 'poweroff' action 'poweroff' too, and 'inject-nmi' the same.
@@ -104,7 +111,7 @@ export function balloonArgs(devs: XmlElement | undefined): string[] {
     const model = attr(b, 'model');
     if (model === 'none') continue;
     if (model !== 'virtio') throw unsupported(`memballoon model '${model}' is not supported`);
-    out.push(...deviceArg({ driver: 'virtio-balloon-pci', id: 'balloon0', ...pciProps(b) }));
+    out.push(...deviceArg({ driver: 'virtio-balloon-pci', id: 'balloon0', ...pciProps(b, devs) }));
   }
   return out;
 }
@@ -124,7 +131,7 @@ export function rngArgs(devs: XmlElement | undefined): string[] {
     } else {
       throw unsupported(`rng backend model '${bmodel}' is not supported`);
     }
-    out.push(...deviceArg({ driver: 'virtio-rng-pci', rng: obj, id: `rng${i}`, ...pciProps(r) }));
+    out.push(...deviceArg({ driver: 'virtio-rng-pci', rng: obj, id: `rng${i}`, ...pciProps(r, devs) }));
   });
   return out;
 }

@@ -58,17 +58,21 @@ function driveAddr(disk: XmlElement): { controller: number; bus: number; target:
 }
 
 /** The guest-side device of a disk: driver and bus placement, and its id. */
-function guestDevice(disk: XmlElement, bus: string, cdrom: boolean, scsiModels: Map<number, string>): { props: Props; id: string } {
+function guestDevice(disk: XmlElement, bus: string, cdrom: boolean, ctx: DiskArgsContext, devs: XmlElement | undefined): { props: Props; id: string } {
+  const scsiModels = ctx.scsiModels;
   const dev = attr(child(disk, 'target'), 'dev') ?? '';
   const a = driveAddr(disk);
   switch (bus) {
     case 'virtio':
       if (cdrom) throw unsupported('disk device \'cdrom\' is not supported on bus \'virtio\'');
-      return { props: { driver: 'virtio-blk-pci', ...pciProps(disk) }, id: `virtio-disk${diskNameToIndex(dev)}` };
+      return { props: { driver: 'virtio-blk-pci', ...pciProps(disk, devs) }, id: `virtio-disk${diskNameToIndex(dev)}` };
     case 'ide':
       return { props: { driver: cdrom ? 'ide-cd' : 'ide-hd', bus: `ide.${a.bus}`, unit: a.unit }, id: `ide${a.controller}-${a.bus}-${a.unit}` };
-    case 'sata':
-      return { props: { driver: cdrom ? 'ide-cd' : 'ide-hd', bus: `sata${a.controller}.${a.unit}` }, id: `sata${a.controller}-${a.bus}-${a.unit}` };
+    case 'sata': {
+      // On q35 SATA controller 0 is the ICH9's built-in AHCI, whose bus QEMU calls `ide`.
+      const sataBus = a.controller === 0 && ctx.q35 ? 'ide' : `sata${a.controller}`;
+      return { props: { driver: cdrom ? 'ide-cd' : 'ide-hd', bus: `${sataBus}.${a.unit}` }, id: `sata${a.controller}-${a.bus}-${a.unit}` };
+    }
     case 'scsi': {
       if (!scsiModels.has(a.controller)) throw unsupported(`SCSI controller ${a.controller} of disk '${dev}' is missing`);
       const driver = cdrom ? 'scsi-cd' : 'scsi-hd';
@@ -90,6 +94,8 @@ export interface DiskArgsContext {
   /** Models of the SCSI controllers by index. */
   scsiModels: Map<number, string>;
   boot: BootOrder;
+  /** A q35 machine (pcie-root): SATA controller 0 is built in. */
+  q35: boolean;
 }
 
 /** The arguments of all `<disk>`s of `devs`. */
@@ -118,7 +124,7 @@ export function diskArgs(devs: XmlElement | undefined, ctx: DiskArgsContext): st
     const cacheProps = cache ? { direct: cache.direct, 'no-flush': cache.noFlush } : undefined;
     const readOnly = cdrom || !!child(disk, 'readonly');
     const bus = diskBus(disk);
-    const guest = guestDevice(disk, bus, cdrom, ctx.scsiModels);
+    const guest = guestDevice(disk, bus, cdrom, ctx, devs);
     if (path !== undefined) {
       out.push(...jsonArg('-blockdev', {
         driver: type === 'block' ? 'host_device' : 'file', filename: path, aio: io, 'node-name': `libvirt-${node}-storage`,

@@ -1,11 +1,13 @@
 /**
- * The controllers libvirt's QEMU driver adds on define: USB (piix3-uhci on pc), the PCI root,
- * and the controller every disk, channel or USB device needs (IDE, SATA, SCSI, virtio-serial).
+ * The controllers libvirt's QEMU driver adds on define: USB (piix3-uhci on pc, qemu-xhci on
+ * q35), SATA 0 on q35 (the ICH9's AHCI), the PCI root (pci-root, or pcie-root on q35), and the
+ * controller every disk, channel or USB device needs (IDE, SATA, SCSI, virtio-serial).
  * New controllers go after the last one of their type, or after all devices of their kind, as
  * libvirt inserts them.
  */
 import { insertDevice } from '../../../conf/domain/device-order';
 import { attr, child, children, element, setAttr, type XmlElement } from '../../../conf/xml-tree';
+import { unsupported } from '../command-line/args';
 import { diskBus } from './disk-defaults';
 
 /** The controller model libvirt chooses when a SCSI disk needs a controller the XML lacks. */
@@ -15,11 +17,14 @@ function controllers(devs: XmlElement, type: string): XmlElement[] {
   return children(devs, 'controller').filter((c) => attr(c, 'type') === type);
 }
 
-function addController(devs: XmlElement, type: string, index: number, model?: string): XmlElement {
+/**
+ * Adds a controller where libvirt inserts it: after the last controller of its type with a lower
+ * index, else after every device of its kind.
+ */
+export function addController(devs: XmlElement, type: string, index: number, model?: string): XmlElement {
   const attrs: Array<[string, string]> = [['type', type], ['index', String(index)]];
   if (model) attrs.push(['model', model]);
   const el = element('controller', attrs);
-  // After the last controller of its type with a lower index, else after every device of its kind.
   const lower = controllers(devs, type).filter((c) => Number(attr(c, 'index')) < index);
   if (lower.length > 0) devs.children.splice(devs.children.indexOf(lower[lower.length - 1]) + 1, 0, el);
   else insertDevice(devs, el);
@@ -44,7 +49,7 @@ const USB_COMPANIONS = new Set(['ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3']);
  * Gives each controller an index (per type, in order; a USB companion without one shares the
  * previous USB controller's) and the default models.
  */
-function normalise(devs: XmlElement): void {
+function normalise(devs: XmlElement, usbModel: string): void {
   const next = new Map<string, number>();
   let lastUsb: string | undefined;
   for (const c of children(devs, 'controller')) {
@@ -56,16 +61,24 @@ function normalise(devs: XmlElement): void {
     }
     if (type === 'usb') lastUsb = attr(c, 'index');
     next.set(type, Math.max(n, Number(attr(c, 'index')) + 1));
-    if (type === 'usb' && attr(c, 'model') === undefined) setAttr(c, 'model', 'piix3-uhci');
+    if (type === 'usb' && attr(c, 'model') === undefined) setAttr(c, 'model', usbModel);
     if (type === 'scsi' && attr(c, 'model') === undefined) setAttr(c, 'model', DEFAULT_SCSI_MODEL);
   }
 }
 
-/** Adds the controllers a `pc` (i440fx) guest has in libvirt's XML. */
-export function defaultControllers(devs: XmlElement): void {
-  normalise(devs);
-  if (controllers(devs, 'usb').length === 0) addController(devs, 'usb', 0, 'piix3-uhci');
-  if (controllers(devs, 'pci').length === 0) addController(devs, 'pci', 0, 'pci-root');
+/**
+ * Adds the controllers a `pc` (i440fx) or, with `q35`, a q35 guest has in libvirt's XML. q35 has
+ * no IDE: a disk or controller that needs one is refused with libvirt's message.
+ */
+export function defaultControllers(devs: XmlElement, q35: boolean): void {
+  if (q35 && (controllers(devs, 'ide').length > 0 || children(devs, 'disk').some((d) => diskBus(d) === 'ide'))) {
+    throw unsupported('IDE controllers are unsupported for this QEMU binary or machine type');
+  }
+  const usbModel = q35 ? 'qemu-xhci' : 'piix3-uhci';
+  normalise(devs, usbModel);
+  if (controllers(devs, 'usb').length === 0) addController(devs, 'usb', 0, usbModel);
+  if (q35 && !controllers(devs, 'sata').some((c) => attr(c, 'index') === '0')) addController(devs, 'sata', 0);
+  if (!controllers(devs, 'pci').some((c) => attr(c, 'index') === '0')) addController(devs, 'pci', 0, q35 ? 'pcie-root' : 'pci-root');
   // libvirt adds the disk controllers in this order: SCSI, IDE, SATA.
   addDiskControllers(devs, 'scsi', DEFAULT_SCSI_MODEL);
   addDiskControllers(devs, 'ide');

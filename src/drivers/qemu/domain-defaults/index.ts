@@ -12,6 +12,8 @@ import { defaultControllers } from './controllers';
 import { defaultInputs, defaultInterfaces, defaultMisc } from './device-defaults';
 import { defaultDisks } from './disk-defaults';
 import { defaultClock, defaultCpu, defaultOs } from './os-cpu-clock';
+import { isQ35 } from './machine-types';
+import { assignPcieAddresses } from './pcie-slots';
 import { assignPciAddresses } from './pci-slots';
 
 /**
@@ -27,12 +29,14 @@ export function applyQemuDefaults(def: DomainDef): DomainDef {
   defaultCpu(def, root);
   defaultClock(root);
   defaultDisks(devs);
-  defaultControllers(devs);
+  const q35 = isQ35(def.os.machine);
+  defaultControllers(devs, q35);
   defaultInterfaces(devs);
   defaultChardevs(devs);
   defaultInputs(devs);
   defaultMisc(devs);
-  assignPciAddresses(devs);
+  if (q35) assignPcieAddresses(devs);
+  else assignPciAddresses(devs);
   sortDevices(devs);
   def.devices = deviceSummaries(root);
   return def;

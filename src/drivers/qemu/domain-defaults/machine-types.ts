@@ -89,3 +89,13 @@ export function resolveMachineType(binary: string, machine: string | undefined):
   }
   return found.name;
 }
+
+/** True for a versioned i440fx machine type (what `pc` resolves to). */
+export function isI440fx(machine: string | undefined): boolean {
+  return (machine ?? 'pc').startsWith('pc-i440fx');
+}
+
+/** True for a versioned q35 machine type (what `q35` resolves to): PCIe root, ICH9 chipset. */
+export function isQ35(machine: string | undefined): boolean {
+  return (machine ?? '').startsWith('pc-q35');
+}

@@ -11,14 +11,18 @@ import { diskBus } from './disk-defaults';
 
 const PCI_CONTROLLERS = new Set(['usb', 'scsi', 'sata', 'virtio-serial']);
 
-function setAddress(dev: XmlElement, a: PciAddress): void {
+/** Sets (or replaces) the device's `<address type='pci'>`. */
+export function setPciAddress(dev: XmlElement, a: PciAddress): void {
   const old = child(dev, 'address');
   if (old) dev.children[dev.children.indexOf(old)] = pciAddressElement(a);
   else dev.children.push(pciAddressElement(a));
 }
 
-/** True when the device is a PCI device that needs an address. */
-export function isPciDevice(dev: XmlElement): boolean {
+/**
+ * True when the device is a PCI device that needs an address. On i440fx (`q35` false) the
+ * PIIX3's UHCI is the chipset's own function 1.2; on q35 it is a card like any other.
+ */
+export function isPciDevice(dev: XmlElement, q35 = false): boolean {
   const type = attr(dev, 'type');
   const model = attr(dev, 'model') ?? attr(child(dev, 'model'), 'type');
   switch (dev.name) {
@@ -26,7 +30,7 @@ export function isPciDevice(dev: XmlElement): boolean {
       return true;
     case 'controller':
       if (!PCI_CONTROLLERS.has(type ?? '')) return false;
-      return !(type === 'usb' && (model === 'none' || model === 'piix3-uhci'));
+      return !(type === 'usb' && (model === 'none' || (model === 'piix3-uhci' && !q35)));
     case 'disk':
       return diskBus(dev) === 'virtio';
     case 'memballoon':
@@ -43,7 +47,8 @@ export function isPciDevice(dev: XmlElement): boolean {
   }
 }
 
-const ORDER = ['interface', 'controller', 'disk', 'memballoon', 'rng', 'watchdog', 'video', 'input'];
+/** The order in which libvirt gives devices their PCI addresses. */
+export const PCI_DEVICE_ORDER = ['interface', 'controller', 'disk', 'memballoon', 'rng', 'watchdog', 'video', 'input'];
 
 /**
  * The PCI function of each ICH9 USB controller: the EHCI at 7 and its UHCI companions at 0-2 of
@@ -86,7 +91,7 @@ class Ich9UsbSlots {
     const a: PciAddress = { domain: 0, bus: 0, slot: group.slot, function: fn, ...(fn === 0 ? { multifunction: true } : {}) };
     if (fn === 0 && group.fn0Claimed) group.fn0Claimed = false;
     else this.used.claim(a);
-    setAddress(c, a);
+    setPciAddress(c, a);
   }
 }
 
@@ -105,16 +110,16 @@ export function assignPciAddresses(devs: XmlElement): void {
   for (const c of children(devs, 'controller')) {
     if (child(c, 'address')) continue;
     const type = attr(c, 'type');
-    if (type === 'ide' && attr(c, 'index') === '0') setAddress(c, { domain: 0, bus: 0, slot: 1, function: 1 });
-    if (type === 'usb' && attr(c, 'model') === 'piix3-uhci' && attr(c, 'index') === '0') setAddress(c, { domain: 0, bus: 0, slot: 1, function: 2 });
+    if (type === 'ide' && attr(c, 'index') === '0') setPciAddress(c, { domain: 0, bus: 0, slot: 1, function: 1 });
+    if (type === 'usb' && attr(c, 'model') === 'piix3-uhci' && attr(c, 'index') === '0') setPciAddress(c, { domain: 0, bus: 0, slot: 1, function: 2 });
   }
-  const videos = children(devs, 'video').filter(isPciDevice);
-  if (videos[0] && !child(videos[0], 'address') && !used.slotUsed(0, 2)) setAddress(videos[0], used.next(0, 2));
-  for (const kind of ORDER) {
+  const videos = children(devs, 'video').filter((v) => isPciDevice(v));
+  if (videos[0] && !child(videos[0], 'address') && !used.slotUsed(0, 2)) setPciAddress(videos[0], used.next(0, 2));
+  for (const kind of PCI_DEVICE_ORDER) {
     for (const dev of children(devs, kind)) {
       if (!isPciDevice(dev) || child(dev, 'address')) continue;
       if (Ich9UsbSlots.handles(dev)) ich9.assign(dev);
-      else setAddress(dev, used.next(0, 2));
+      else setPciAddress(dev, used.next(0, 2));
     }
   }
 }
