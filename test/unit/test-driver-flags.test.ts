@@ -130,11 +130,12 @@ describe('VIR_DOMAIN_SAVE_RESET_NVRAM', () => {
     const file = join(dir, 'nvram-none.img');
     await c.domainSaveFlags(dom, file, null, 0);
     const before = await readFile(file);
+    // One call at a time: both started at once, the second could reject while the first is awaited (unhandled).
     for (const attempt of [
-      c.domainRestoreFlags(file, null, VIR_DOMAIN_SAVE_RESET_NVRAM),
-      c.domainRestoreParams([{ field: 'file', type: TypedParamType.STRING, value: file }], VIR_DOMAIN_SAVE_RESET_NVRAM),
+      () => c.domainRestoreFlags(file, null, VIR_DOMAIN_SAVE_RESET_NVRAM),
+      () => c.domainRestoreParams([{ field: 'file', type: TypedParamType.STRING, value: file }], VIR_DOMAIN_SAVE_RESET_NVRAM),
     ]) {
-      const e = await rejection(attempt);
+      const e = await rejection(attempt());
       expect(e.code).toBe(ErrorCode.OPERATION_UNSUPPORTED);
       expect(e.domain).toBe(ErrorDomain.TEST);
       expect(e.message).toBe("Operation not supported: cannot reset NVRAM of domain 'test': it has no NVRAM");
