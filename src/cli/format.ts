@@ -3,6 +3,7 @@
  * operations, vshPrettyCapacity and vshTable's column layout.
  */
 import { DomainState, JobOperation, JobType } from '../drivers/types';
+import { TypedParamType, type TypedParameter } from '../util/typed-params';
 
 const STATE_NAMES: Record<number, string> = {
   [DomainState.NOSTATE]: 'no state',
@@ -117,4 +118,11 @@ export function versionString(v: number): string {
   const major = Math.floor(v / 1_000_000);
   const minor = Math.floor((v % 1_000_000) / 1000);
   return `${major}.${minor}.${v % 1000}`;
+}
+
+/** virTypedParameterToString: how virsh prints one typed parameter's value. */
+export function typedParamText(p: TypedParameter): string {
+  if (p.type === TypedParamType.BOOLEAN) return p.value ? 'yes' : 'no';
+  if (p.type === TypedParamType.DOUBLE) return Number(p.value).toFixed(6);
+  return String(p.value);
 }
