@@ -8,7 +8,7 @@ import { JobStatsFlags } from '../../public/flags';
 import { ErrorCode } from '../../util/error-codes';
 import type { TypedParameter } from '../../util/typed-params';
 import { isVirError } from '../../util/vir-error';
-import { jobOperationName, jobTypeName, padRight, prettyCapacity, typedParamText } from '../format';
+import { jobOperationName, jobTypeName, padRight, prettyCapacity } from '../format';
 import { optBool, type CommandContext, type CommandDef } from '../types';
 import { DOMAIN_OPT } from './common';
 
@@ -139,7 +139,7 @@ const domjobinfo: CommandDef = {
     const job = await fetchJob(ctx, dom, flags);
     if (raw) {
       ctx.print(`Job type: ${job.type}\n\n`);
-      for (const p of job.raw) ctx.print(`${p.field}: ${typedParamText(p)}\n`);
+      for (const p of job.raw) ctx.print(`${p.field}: ${typeof p.value === 'boolean' ? (p.value ? 'yes' : 'no') : String(p.value)}\n`);
       return;
     }
     ctx.print(formatJob(job, (flags & JobStatsFlags.COMPLETED) !== 0));
