@@ -406,7 +406,7 @@ export class ClientSession {
     deregisterEvent: async (callbackID) => {
       const publicId = this.events.get(callbackID);
       if (publicId === undefined) {
-        throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `callback ${callbackID} not registered`);
+        throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.RPC, `domain event callback ${callbackID} not registered`);
       }
       await this.context.conn().domainEventDeregisterAny(publicId);
       this.events.delete(callbackID);

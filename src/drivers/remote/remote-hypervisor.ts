@@ -6,7 +6,9 @@
  */
 import type { HypervisorDriver } from '../driver-table';
 import type { DomainEvent, DomainEventCallback, DomainEventId, DomainRef } from '../types';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
+import { VirError } from '../../util/vir-error';
 import { decodeArgs } from '../../remote/protocol/procedure';
 import { eventCodecByProcedure } from '../../remote/protocol/procedures-events';
 import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
@@ -67,6 +69,10 @@ export class RemoteHypervisor implements HypervisorDriver {
     return callbackID;
   }
   async connectDomainEventDeregisterAny(callbackId: number): Promise<void> {
+    // As libvirt's client: an id this connection never got is refused before the daemon is asked.
+    if (!this.callbacks.has(callbackId)) {
+      throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.REMOTE, `could not find event callback ${callbackId} for deletion`);
+    }
     await this.rpc.call(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: callbackId });
     this.callbacks.delete(callbackId);
   }
