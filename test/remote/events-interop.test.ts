@@ -5,6 +5,7 @@
  * domainEventRegisterAny (with and without a domain filter) sees the same events from both, and
  * tsvirt's remote driver receives filtered events from both.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainEventId, DomainEventType, ErrorCode, type DomainEventInfo } from '../../src';
@@ -145,6 +146,47 @@ describe('virsh event: tsvirtd as libvirtd', () => {
     expect(r.stdout).toBe("event 'lifecycle' for domain 'test': Suspended Paused\nevents received: 1\n\n");
     expect(r.code).toBe(0);
   }, 60000);
+});
+
+/** Starts `cmd args`; `interrupt()` sends SIGINT and resolves with what it printed and its status. */
+function startWatcher(cmd: string, args: string[]): { interrupt(): Promise<ToolResult> } {
+  const child = spawn(cmd, args, { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (x: string) => (stdout += x));
+  child.stderr.setEncoding('utf8').on('data', (x: string) => (stderr += x));
+  const closed = new Promise<ToolResult>((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+  return {
+    interrupt() {
+      child.kill('SIGINT');
+      return closed;
+    },
+  };
+}
+
+describe('event ended by Ctrl-C', () => {
+  it('tsvirsh ends as virsh does: "event loop interrupted", the count, exit 0 only with events', async () => {
+    const uri = uriOf(ts.rw);
+    const holder = await Connect.open(uri);
+    try {
+      const test = await holder.lookupDomainByName('test');
+      for (const withEvents of [false, true]) {
+        const watchers = [startWatcher('virsh', ['-c', uri, 'event', '--all', '--loop']), startWatcher('node', [TSVIRSH, '-c', uri, 'event', '--all', '--loop'])];
+        await new Promise((r) => setTimeout(r, 1500));
+        if (withEvents) {
+          await test.suspend();
+          await test.resume();
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        const [v, t] = await Promise.all(watchers.map((w) => w.interrupt()));
+        const seen = withEvents ? "event 'lifecycle' for domain 'test': Suspended Paused\nevent 'lifecycle' for domain 'test': Resumed Unpaused\n" : '';
+        expect(v).toEqual({ code: withEvents ? 0 : 1, stdout: `${seen}event loop interrupted\nevents received: ${withEvents ? 2 : 0}\n\n`, stderr: '' });
+        expect(t).toEqual(v);
+      }
+    } finally {
+      await holder.close();
+    }
+  }, 30000);
 });
 
 describe('libvirt-python domainEventRegisterAny', () => {
