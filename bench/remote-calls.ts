@@ -12,6 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connect } from '../src';
 import { rssMiB, startLibvirtd, startTsvirtd, type BenchServer } from './remote-servers';
+import { measureSaveRss } from './remote-save-rss';
+
+/** Guest size of the save-through-the-daemon RSS measurement. */
+const SAVE_RSS_GIB = Number(process.env.BENCH_SAVE_RSS_GIB ?? 4);
 
 const SECONDS = Number(process.argv[2] ?? 3);
 const ROUNDS = 3;
@@ -111,6 +115,8 @@ async function main(): Promise<void> {
       }
     }
     const rss = await Promise.all(servers.map(async (s) => [s.name, await idleRss(s)] as const));
+    for (const s of servers) await s.stop();
+    const saveRss = await measureSaveRss(SAVE_RSS_GIB);
     const ratio = (client: string, kind: string): string =>
       (results[`${client}|${kind}|tsvirtd`] / results[`${client}|${kind}|libvirtd`]).toFixed(2);
     const md = [
@@ -135,6 +141,14 @@ async function main(): Promise<void> {
       '| daemon | RSS at start (MiB) | RSS idle after the runs above (MiB) | RSS with 100 idle tsvirt clients (MiB) |',
       '|---|---|---|---|',
       ...rss.map(([n, r]) => `| ${n} | ${startRss.get(n)!.toFixed(1)} | ${r.before.toFixed(1)} | ${r.after.toFixed(1)} |`),
+      '',
+      `tsvirtd (QEMU driver, \`qemu+unix:///session\`) saving and restoring a ${SAVE_RSS_GIB} GiB guest of random RAM for a remote`,
+      "client: the daemon runs QEMU's migration and, for multi-file saves, relays and hashes the channels itself.",
+      'RSS sampled every 50 ms during the call. Target (issue 9): <= 150 MiB during a 4 GiB parallel save.',
+      '',
+      '| call | daemon RSS before (MiB) | peak during (MiB) | wall s |',
+      '|---|---|---|---|',
+      ...saveRss.map((r) => `| ${r.call} | ${r.startMiB.toFixed(1)} | ${r.peakMiB.toFixed(1)} | ${r.seconds.toFixed(2)} |`),
       '',
       `Load average when the runs ended: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (the machine is shared; ratios come from interleaved rounds).`,
       '',

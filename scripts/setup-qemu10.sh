@@ -17,36 +17,12 @@ set -euo pipefail
 . "$(dirname "$0")/lib/cache-dir.sh"
 tsvirt_cache_dir qemu10 "${TSVIRT_QEMU10_DIR:-}"
 
+# shellcheck source=lib/backports.sh
+. "$(dirname "$0")/lib/backports.sh"
+
 pkgs=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
-suite=bookworm-backports
-
-candidate() {
-  apt-cache policy "$1" 2>/dev/null | awk -v s="$suite" '
-    $0 ~ " "s"/main " { if (v != "") { print v; exit } next }
-    $1 == "***" { v = $2; next }
-    NF == 2 && $1 ~ /^[0-9]/ { v = $1 }'
-}
-
-version="$(candidate qemu-system-x86 || true)"
-if [ -z "$version" ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "setup-qemu10: apt knows no $suite qemu-system-x86; as root this script adds the $suite source" >&2
-    exit 1
-  fi
-  # The same mirror as the machine's bookworm source, one more suite.
-  mirror="$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
-  [ -n "$mirror" ] || mirror="$(awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
-  [ -n "$mirror" ] || { echo "setup-qemu10: cannot find the machine's Debian mirror" >&2; exit 1; }
-  cat > /etc/apt/sources.list.d/tsvirt-backports.sources <<SRC
-Types: deb
-URIs: $mirror
-Suites: $suite
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-  apt-get update -qq
-  version="$(candidate qemu-system-x86)"
-fi
+backports_source qemu-system-x86
+version="$(backports_candidate qemu-system-x86)"
 
 bin="$out/root/usr/bin/qemu-system-x86_64"
 if [ -f "$out/qemu10.env" ] && grep -qxF "VERSION=$version" "$out/qemu10.env" && [ -x "$bin" ]; then
@@ -54,18 +30,15 @@ if [ -f "$out/qemu10.env" ] && grep -qxF "VERSION=$version" "$out/qemu10.env" &&
   exit 0
 fi
 
-work="$(mktemp -d "$out/.fetch.XXXXXX")"
+work="$(mktemp -d "$out/.unpack.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-chmod 755 "$work"   # apt's _apt user writes the downloads
 specs=()
 for p in "${pkgs[@]}"; do
-  v="$(candidate "$p")"
-  [ -n "$v" ] || { echo "setup-qemu10: $suite has no $p" >&2; exit 1; }
+  v="$(backports_candidate "$p")"
+  [ -n "$v" ] || { echo "setup-qemu10: $backports_suite has no $p" >&2; exit 1; }
   specs+=("$p=$v")
 done
-(cd "$work" && apt-get download -qq "${specs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
-mkdir "$work/root"
-for deb in "$work"/*.deb; do dpkg -x "$deb" "$work/root"; done
+backports_unpack "$work/root" "${specs[@]}"
 [ -x "$work/root/usr/bin/qemu-system-x86_64" ] || { echo "setup-qemu10: the packages held no qemu-system-x86_64" >&2; exit 1; }
 
 # Its shared libraries come from Debian 12 itself; install any the system lacks.

@@ -37,6 +37,14 @@ export function optInt(ctx: CommandContext, cmd: ParsedCommand, name: string): n
   return n;
 }
 
+/** Fails the command as virsh's VSH_EXCLUSIVE_OPTIONS does when both bool options are given. */
+export function exclusiveOpts(ctx: CommandContext, cmd: ParsedCommand, a: string, b: string): void {
+  if (cmd.opts.has(a) && cmd.opts.has(b)) {
+    ctx.error(`Options --${a} and --${b} are mutually exclusive`);
+    throw new ReportedError();
+  }
+}
+
 /** Reads a whole (XML) file, failing with virsh's "Failed to open file" text. */
 export async function readTextFile(ctx: CommandContext, file: string): Promise<string> {
   try {

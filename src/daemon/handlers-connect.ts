@@ -2,7 +2,7 @@
 import { ListAllDomainsFlags } from '../public/flags';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { VirError } from '../util/vir-error';
-import { DrvFeature, REMOTE_DOMAIN_LIST_MAX } from '../remote/protocol/constants';
+import { DrvFeature, REMOTE_DOMAIN_LIST_MAX, REMOTE_STORAGE_POOL_LIST_MAX } from '../remote/protocol/constants';
 import type { HandlerTable } from './handler-types';
 
 /** VIR_DRV_FEATURE_REMOTE: the peer is a daemon. */
@@ -41,6 +41,11 @@ export const CONNECT_HANDLERS: HandlerTable = {
     const refs = doms.map((d) => d.ref);
     checkMax(refs.length, 'Too many domains');
     return { domains: need_results ? refs : [], ret: refs.length };
+  },
+  CONNECT_LIST_ALL_STORAGE_POOLS: async (ctx, { need_results, flags }) => {
+    const pools = await ctx.conn().listAllStoragePools(flags);
+    if (pools.length > REMOTE_STORAGE_POOL_LIST_MAX) throw VirError.report(ErrorCode.RPC, ErrorDomain.RPC, 'Too many storage pools');
+    return { pools: need_results ? pools : [], ret: pools.length };
   },
   CONNECT_LIST_DOMAINS: async (ctx, { maxids }) => {
     checkMax(maxids, 'maxids');

@@ -20,8 +20,10 @@ import type {
   NodeInfo,
   SecurityLabel,
   SecurityModel,
+  StoragePoolRef,
 } from './types';
 
+/** What a driver implements for one open connection; see the module comment for the rules. */
 export interface HypervisorDriver {
   /** The driver's name as virConnectGetType reports it (e.g. "QEMU", "TEST"). */
   readonly name: string;
@@ -40,6 +42,16 @@ export interface HypervisorDriver {
   nodeGetInfo?(): Promise<NodeInfo>;
   /** virConnectGetCapabilities: the host and guest capabilities XML (`<capabilities>`). */
   connectGetCapabilities?(): Promise<string>;
+  /**
+   * virConnectGetDomainCapabilities: the `<domainCapabilities>` XML for an emulator binary,
+   * architecture, machine type and virtualization type; null picks the driver's default.
+   */
+  connectGetDomainCapabilities?(emulatorbin: string | null, arch: string | null, machine: string | null, virttype: string | null, flags: number): Promise<string>;
+  /**
+   * virConnectListAllStoragePools (libvirt's storage driver; VIR_CONNECT_LIST_STORAGE_POOLS_*
+   * filters). tsvirt's own drivers have no storage driver; the remote driver asks its peer.
+   */
+  connectListAllStoragePools?(flags: number): Promise<StoragePoolRef[]>;
   /** virConnectListAllDomains; `flags` are VIR_CONNECT_LIST_DOMAINS_* filters. */
   connectListAllDomains?(flags: number): Promise<DomainRef[]>;
 
@@ -114,6 +126,10 @@ export interface HypervisorDriver {
   domainHasManagedSaveImage?(dom: DomainRef, flags: number): Promise<boolean>;
   /** virDomainManagedSaveRemove. */
   domainManagedSaveRemove?(dom: DomainRef, flags: number): Promise<void>;
+  /** virDomainManagedSaveGetXMLDesc: the XML in the managed save image (OPERATION_INVALID without one). */
+  domainManagedSaveGetXMLDesc?(dom: DomainRef, flags: number): Promise<string>;
+  /** virDomainManagedSaveDefineXML: replaces the XML in the managed save image (RUNNING/PAUSED rewrite its state). */
+  domainManagedSaveDefineXML?(dom: DomainRef, dxml: string, flags: number): Promise<void>;
 
   /** virDomainGetJobInfo: the running job, or type NONE. */
   domainGetJobInfo?(dom: DomainRef): Promise<JobInfo>;

@@ -13,6 +13,13 @@ export interface DomainRef {
   readonly id: number;
 }
 
+/** A storage pool as the wire names it (remote_nonnull_storage_pool). */
+export interface StoragePoolRef {
+  readonly name: string;
+  /** Lower-case canonical UUID string. */
+  readonly uuid: string;
+}
+
 /** virDomainState. */
 export enum DomainState {
   NOSTATE = 0,

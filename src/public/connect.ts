@@ -6,7 +6,7 @@ import { canonicalUuid as formatUuid } from '../conf/uuid';
 import type { HypervisorDriver } from '../drivers/driver-table';
 import { registeredDrivers } from '../drivers/registry';
 import { checkEventId } from '../drivers/common/event-hub';
-import { DomainEventId, type DomainEvent, type DomainRef, type NodeInfo, type SecurityModel } from '../drivers/types';
+import { DomainEventId, type DomainEvent, type DomainRef, type NodeInfo, type SecurityModel, type StoragePoolRef } from '../drivers/types';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { moduleLogger } from '../util/logger';
 import type { TypedParamsInput } from '../util/typed-params';
@@ -148,6 +148,26 @@ export class Connect {
   /** virConnectGetCapabilities: the `<capabilities>` XML describing the host and the guests it runs. */
   async getCapabilities(): Promise<string> {
     return dispatch(this.#core, this.spec('virConnectGetCapabilities'), 'connectGetCapabilities', (f) => f());
+  }
+
+  /**
+   * virConnectGetDomainCapabilities: what a guest can have with this emulator binary,
+   * architecture, machine type and virtualization type (`qemu`, `kvm`); each null or omitted
+   * argument is the driver's default. Read-only connections are refused, as libvirt does.
+   */
+  async getDomainCapabilities(emulatorbin?: string | null, arch?: string | null, machine?: string | null, virttype?: string | null, flags = 0): Promise<string> {
+    const spec = this.spec('virConnectGetDomainCapabilities', { mutating: true, flags });
+    return dispatch(this.#core, spec, 'connectGetDomainCapabilities', (f) => f(emulatorbin || null, arch || null, machine || null, virttype || null, flags));
+  }
+
+  /**
+   * virConnectListAllStoragePools: the storage pools (name and UUID). tsvirt's test and QEMU
+   * drivers have no storage driver, so they fail with NO_SUPPORT as libvirt does without one;
+   * through the remote driver the peer's pools are listed.
+   */
+  async listAllStoragePools(flags = 0): Promise<StoragePoolRef[]> {
+    const spec = this.spec('virConnectListAllStoragePools', { flags, errorDomain: ErrorDomain.STORAGE });
+    return dispatch(this.#core, spec, 'connectListAllStoragePools', (f) => f(flags));
   }
 
   /** virConnectListAllDomains with ListAllDomainsFlags filters. */

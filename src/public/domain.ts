@@ -9,6 +9,7 @@ import type { TypedParamsInput } from '../util/typed-params';
 import type { DomainSaveParams, ParamsInput } from './param-types';
 import { dispatch, requireString, type ConnectionCore, type EntrySpec, type ExclusiveFlags } from './entry';
 import { SaveRestoreFlags } from './save-flags';
+import { DomainXMLFlags } from './flags';
 import { validateParams } from './param-schemas';
 import { absolutePath } from './paths';
 
@@ -225,6 +226,37 @@ export class Domain {
   async managedSaveRemove(flags = 0): Promise<void> {
     await dispatch(this.core, this.spec('virDomainManagedSaveRemove', { mutating: true, flags }), 'domainManagedSaveRemove', (f) =>
       f(this.#ref, flags),
+    );
+  }
+
+  /**
+   * virDomainManagedSaveGetXMLDesc: the domain XML stored in the managed save image
+   * (DomainXMLFlags.SECURE, refused on read-only connections, adds security-sensitive data).
+   */
+  async managedSaveGetXMLDesc(flags = 0): Promise<string> {
+    const spec = this.spec('virDomainManagedSaveGetXMLDesc', {
+      flags,
+      prepare: () => {
+        if (this.core.readOnly && flags & DomainXMLFlags.SECURE) {
+          throw VirError.report(ErrorCode.OPERATION_DENIED, ErrorDomain.NONE, 'virDomainManagedSaveGetXMLDesc with secure flag');
+        }
+      },
+    });
+    return dispatch(this.core, spec, 'domainManagedSaveGetXMLDesc', (f) => f(this.#ref, flags));
+  }
+
+  /** virDomainManagedSaveDefineXML: replaces the XML of the managed save image (same name and UUID). */
+  async managedSaveDefineXML(dxml: string, flags = 0): Promise<void> {
+    await dispatch(
+      this.core,
+      this.spec('virDomainManagedSaveDefineXML', {
+        mutating: true,
+        flags,
+        exclusive: [RUNNING_PAUSED_EXCLUSIVE],
+        prepare: () => requireString(dxml, 'dxml', 'virDomainManagedSaveDefineXML'),
+      }),
+      'domainManagedSaveDefineXML',
+      (f, xml) => f(this.#ref, xml, flags),
     );
   }
 

@@ -39,6 +39,8 @@ export interface EntrySpec<P> {
   readonly domainValid?: () => boolean;
   /** Argument checks and normalization (schema, absolute paths); runs before the slot check. */
   readonly prepare?: () => P;
+  /** The error domain of NO_SUPPORT (the API's module in libvirt: NONE, STORAGE, ...). */
+  readonly errorDomain?: ErrorDomain;
   /** Extra fields for the debug log line. */
   readonly logFields?: Record<string, unknown>;
 }
@@ -87,7 +89,7 @@ export async function dispatch<S extends HypervisorSlot, P, R>(
   }
   const impl = core.driver[slot];
   if (typeof impl !== 'function') {
-    throw VirError.report(ErrorCode.NO_SUPPORT, ErrorDomain.NONE, spec.fn);
+    throw VirError.report(ErrorCode.NO_SUPPORT, spec.errorDomain ?? ErrorDomain.NONE, spec.fn);
   }
   try {
     return await call((impl as (...a: unknown[]) => unknown).bind(core.driver) as NonNullable<HypervisorDriver[S]>, prepared);

@@ -46,7 +46,7 @@ beforeAll(() => {
   // compiled from a removed source is shipped), without touching the dist/ other tests use.
   const copy = path.join(work, 'source');
   fs.mkdirSync(copy);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'src', 'bin', 'docs', 'schemas']) {
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'typedoc.json', 'src', 'bin', 'docs', 'schemas']) {
     fs.cpSync(path.join(ROOT, f), path.join(copy, f), { recursive: true });
   }
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(copy, 'node_modules'));
@@ -99,7 +99,7 @@ beforeAll(() => {
 
 describe('the packed tarball', () => {
   test('ships LICENSE, README, docs, bins, schemas once, no tests and no sources', () => {
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/tsvirsh.js', 'bin/tsvirtd.js', 'docs/parallel-save.md', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/testing/index.js', 'dist/schemas/domain-save-params.json']));
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'bin/tsvirsh.js', 'bin/tsvirtd.js', 'docs/parallel-save.md', 'docs/api/index.html', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/testing/index.js', 'dist/schemas/domain-save-params.json']));
     expect(files.filter((f) => /^(src|test|schemas|bench|examples)\/|^dist\/(test|bench|examples)\//.test(f))).toEqual([]);
     expect(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8')).toContain('GNU LESSER GENERAL PUBLIC LICENSE\n                       Version 2.1');
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as Record<string, unknown>;

@@ -11,7 +11,9 @@
  *   libvirt runs `type='user'` as `{"type":"user"}`, which tsvirt writes;
  * - VNC autoport: libvirt probes a free port itself, tsvirt lets QEMU take one (`,to=99`);
  * - `<on_reboot>destroy`: libvirt acts on QEMU's reset event itself, tsvirt has QEMU do it
- *   (`-action reboot=shutdown`); neither changes the device model.
+ *   (`-action reboot=shutdown`); neither changes the device model;
+ * - the directory of a unix channel's socket when the XML gives none (libvirt's
+ *   channel/target/domain-N-NAME, tsvirt's run dir): the socket's name is compared.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,6 +26,8 @@ import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
 import { runTool } from '../remote/run-tool';
 
 const env = setupQemuEnv('libvirt-argv');
+/** Where tsvirt puts the sockets of unix channels without a path (runFiles().channels). */
+const CHANNEL_DIR = path.join(env.runDir, 'ch-test');
 let lv: QemuLibvirtd;
 
 beforeAll(async () => {
@@ -81,6 +85,7 @@ function comparable(args: string[], nicTypes: string[]): Opt[] {
     if (flag === '-object' && (obj['qom-type'] === 'secret' || obj.id === 'pc.ram')) continue;
     if (flag === '-machine') value = raw.replace(',memory-backend=pc.ram', '');
     if (flag === '-vnc') value = raw.replace(',to=99', '');
+    if (flag === '-chardev') value = raw.replace(/path=\/var\/lib\/libvirt\/qemu\/channel\/target\/domain--1-[^/,]+\//, 'path=CHANNELS/').replace(`path=${CHANNEL_DIR}/`, 'path=CHANNELS/');
     if (flag === '-netdev') {
       const type = nicTypes[nic++];
       value = obj.type === 'tap' && 'fd' in obj && type === 'user' ? { type: 'user', id: obj.id } : obj;
@@ -100,7 +105,7 @@ async function libvirtArgv(xmlFile: string): Promise<string[]> {
 
 function tsvirtArgv(xml: string): string[] {
   const def = applyQemuDefaults(parseDomainXML(xml));
-  return buildQemuCommand(def, { monitorPath: '/unused', memoryDir: env.runDir, kvmAvailable: false }).args;
+  return buildQemuCommand(def, { monitorPath: '/unused', memoryDir: env.runDir, kvmAvailable: false, channelDir: CHANNEL_DIR }).args;
 }
 
 function nicTypesOf(xml: string): string[] {
@@ -118,7 +123,7 @@ describe('QEMU command line: tsvirt and libvirt 9.0 for the same XML', () => {
     // The XML tsvirt writes back (defaults filled in) runs the same guest again: what a save
     // image carries must restore into the same device model.
     const again = applyQemuDefaults(parseDomainXML(formatDomainXML(applyQemuDefaults(parseDomainXML(xml)), { inactive: true })));
-    expect(comparable(buildQemuCommand(again, { monitorPath: '/unused', memoryDir: env.runDir, kvmAvailable: false }).args, nicTypesOf(xml))).toEqual(ours);
+    expect(comparable(buildQemuCommand(again, { monitorPath: '/unused', memoryDir: env.runDir, kvmAvailable: false, channelDir: CHANNEL_DIR }).args, nicTypesOf(xml))).toEqual(ours);
   }, 60000);
 
   it('libvirt\'s own dumpxml of a defined guest gives tsvirt the same command line as the original XML', async () => {

@@ -108,8 +108,12 @@ describe('bad XML: libvirt\'s errors, nothing defined or started', () => {
     const e = await virErrorOf(ts.defineXML(nicXml('tsv-sound', "<sound model='ich6'/>")));
     expect(e.code).toBe(ErrorCode.CONFIG_UNSUPPORTED);
     expect(e.message).toBe('unsupported configuration: device <sound> is not supported by the QEMU driver');
-    const top = await virErrorOf(ts.createXML(nicXml('tsv-sound', '').replace('</devices>', '</devices><resource><partition>/machine</partition></resource>'), 0));
-    expect(top.message).toContain('element <resource> is not supported');
+    const top = await virErrorOf(ts.createXML(nicXml('tsv-sound', '').replace('</devices>', '</devices><numatune><memory mode="strict" nodeset="0"/></numatune>'), 0));
+    expect(top.message).toContain('element <numatune> is not supported');
+    // libvirt's default cgroup partition is what every guest gets; another one is refused.
+    const part = await virErrorOf(ts.createXML(nicXml('tsv-sound', '').replace('</devices>', '</devices><resource><partition>/tenants/a</partition></resource>'), 0));
+    expect(part.code).toBe(ErrorCode.CONFIG_UNSUPPORTED);
+    expect(part.message).toContain("resource partition '/tenants/a' is not supported");
     expect(qemuPidsUnder(env.root)).toEqual([]);
   });
 });

@@ -30,7 +30,9 @@ describe('QEMU power and capabilities', () => {
   it('reports capabilities from the emulators it finds', async () => {
     const caps = await conn.getCapabilities();
     expect(caps).toContain('<emulator>/usr/bin/qemu-system-x86_64</emulator>');
-    expect(caps).toMatch(/<machine>pc-i440fx-[0-9.]+<\/machine>/);
+    // libvirt's form: the machine types with their vCPU limit, the alias naming its type.
+    expect(caps).toMatch(/<machine maxCpus='\d+'>pc-i440fx-[0-9.]+<\/machine>/);
+    expect(caps).toMatch(/<machine canonical='pc-i440fx-[0-9.]+' maxCpus='\d+'>pc<\/machine>/);
     expect(caps).toContain("<domain type='qemu'/>");
     expect(caps.includes("<domain type='kvm'/>")).toBe(fs.existsSync('/dev/kvm'));
     expect(caps).toContain('<arch>x86_64</arch>');

@@ -88,6 +88,10 @@ function sampleArgs(file: string): Record<string, unknown> {
     DOMAIN_SAVE_PARAMS: { dom, params: [{ field: 'file', type: 7, value: file }], flags: 0 },
     DOMAIN_RESTORE_PARAMS: { params: [{ field: 'file', type: 7, value: file }], flags: 0 },
     DOMAIN_ABORT_JOB_FLAGS: domFlags,
+    CONNECT_LIST_ALL_STORAGE_POOLS: { need_results: 1, flags: 0 },
+    CONNECT_GET_DOMAIN_CAPABILITIES: { emulatorbin: null, arch: null, machine: null, virttype: null, flags: 0 },
+    DOMAIN_MANAGED_SAVE_GET_XML_DESC: domFlags,
+    DOMAIN_MANAGED_SAVE_DEFINE_XML: { dom, dxml: XML, flags: 0 },
   };
 }
 

@@ -99,6 +99,7 @@ describe('save image header', () => {
     ['bad magic', { magic: 'NotLibvirtAtAll!' }, 'operation failed: image magic is incorrect'],
     ['bad version', { version: 3 << 24 | 3 }, 'operation failed: image version is not supported (50331651 > 2)'],
     ['bad format', { format: 7 }, 'operation failed: unsupported save image format: 7'],
+    ['parallel format without a manifest', { format: SaveImageFormat.TSVIRT_PARALLEL }, 'operation failed: unsupported save image format: 1414747728'],
     ['zero data length', { dataLen: 0 }, 'operation failed: invalid header data length: 0'],
   ])('%s -> OPERATION_FAILED', async (_n, opts, message) => {
     const p = await put(`bad-${_n}.img`, libvirtImage(opts));

@@ -50,9 +50,11 @@ const LISTED = [
  * Added for driver slots and features wire-protocol.md does not list: NODE_GET_INFO,
  * DOMAIN_UNDEFINE_FLAGS, DOMAIN_DESTROY_FLAGS, CONNECT_GET_CAPABILITIES, DOMAIN_REBOOT,
  * DOMAIN_SHUTDOWN, DOMAIN_RESET, DOMAIN_SHUTDOWN_FLAGS, the SASL exchange (67-69),
- * DOMAIN_SET_AUTOSTART and the reboot (319) and job-completed (363) event messages.
+ * CONNECT_LIST_ALL_STORAGE_POOLS and CONNECT_GET_DOMAIN_CAPABILITIES (virt-install's probes),
+ * DOMAIN_MANAGED_SAVE_GET_XML_DESC / _DEFINE_XML, DOMAIN_SET_AUTOSTART and the reboot (319) and
+ * job-completed (363) event messages.
  */
-const SLOT_EXTRAS = [6, 231, 234, 7, 27, 33, 245, 258, 67, 68, 69, 29, 319, 363];
+const SLOT_EXTRAS = [6, 231, 234, 7, 27, 33, 245, 258, 67, 68, 69, 281, 342, 388, 389, 29, 319, 363];
 
 describe('remote_protocol structures', () => {
   it('maps remote_uuid to the canonical lower-case string', () => {

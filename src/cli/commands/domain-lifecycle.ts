@@ -4,7 +4,7 @@
 import { CreateFlags, UndefineFlags } from '../../public/flags';
 import type { Domain } from '../../public/domain';
 import { ReportedError } from '../errors';
-import { readTextFile } from '../options';
+import { exclusiveOpts, readTextFile } from '../options';
 import { optBool, optString, type CommandDef, type OptDef, type ParsedCommand } from '../types';
 import { DOMAIN_OPT } from './common';
 
@@ -124,10 +124,7 @@ const undefine: CommandDef = {
     { name: 'keep-nvram', type: 'bool', help: 'keep nvram file' },
   ],
   async handler(ctx, cmd) {
-    if (optBool(cmd, 'nvram') && optBool(cmd, 'keep-nvram')) {
-      ctx.error('Options --nvram and --keep-nvram are mutually exclusive');
-      throw new ReportedError();
-    }
+    exclusiveOpts(ctx, cmd, 'nvram', 'keep-nvram');
     const dom = await ctx.domain(cmd);
     let flags = 0;
     if (optBool(cmd, 'managed-save')) flags |= UndefineFlags.MANAGED_SAVE;

@@ -3,6 +3,7 @@
  */
 import type { CommandDef } from '../types';
 import { autostartCommands } from './autostart';
+import { capabilityCommands } from './capabilities';
 import { consoleCommands } from './console';
 import { deviceCommands } from './devices';
 import { eventCommands } from './events';
@@ -26,5 +27,6 @@ export const ALL_COMMANDS: readonly CommandDef[] = [
   ...eventCommands,
   ...deviceCommands,
   ...hostCommands,
+  ...capabilityCommands,
   ...shellCommands,
 ];

@@ -1,5 +1,5 @@
 /**
- * Power commands: shutdown, reboot (with virsh's --mode list) and reset; and capabilities.
+ * Power commands: shutdown, reboot (with virsh's --mode list) and reset.
  * shutdown uses virDomainShutdown without a mode and virDomainShutdownFlags with one, as virsh.
  */
 import { ReportedError } from '../errors';
@@ -51,18 +51,5 @@ const shutdown = powerCommand('shutdown', 'gracefully shutdown a domain', 'Run s
 const reboot = powerCommand('reboot', 'reboot a domain', 'Run a reboot command in the target domain.', true, 'reboot', 'is being rebooted', (d, flags) => d.reboot(flags ?? 0));
 const reset = powerCommand('reset', 'reset a domain', 'Reset the target domain as if by power button', false, 'reset', 'was reset', (d) => d.reset());
 
-const capabilities: CommandDef = {
-  name: 'capabilities',
-  group: 'host',
-  help: 'capabilities',
-  desc: 'Returns capabilities of hypervisor/driver.',
-  opts: [],
-  async handler(ctx) {
-    const conn = await ctx.connection();
-    const xml = await ctx.attempt('failed to get capabilities', () => conn.getCapabilities());
-    ctx.print(xml.endsWith('\n') ? xml : `${xml}\n`);
-  },
-};
-
-/** shutdown, reboot, reset and capabilities. */
-export const powerCommands: readonly CommandDef[] = [shutdown, reboot, reset, capabilities];
+/** shutdown, reboot and reset. */
+export const powerCommands: readonly CommandDef[] = [shutdown, reboot, reset];

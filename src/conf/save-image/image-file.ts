@@ -77,6 +77,10 @@ async function readInfo(fh: FileHandle, domain: ErrorDomain): Promise<SaveImageI
   const { xml, cookie } = splitSaveData(header, data, domain);
   if (header.cookieOffset && data.length < header.dataLen) throw failed('failed to read cookie', domain);
   const manifest = decodeManifest(data, domain);
+  // The parallel format value is only meaningful with the manifest that says which layout.
+  if (header.format === SaveImageFormat.TSVIRT_PARALLEL && manifest?.mode !== 'files' && manifest?.mode !== 'region') {
+    throw failed(`unsupported save image format: ${header.format}`, domain);
+  }
   const { size } = await fh.stat();
   return { header, xml, cookie, manifest, streamOffset: streamOffset(header), fileSize: size, data };
 }

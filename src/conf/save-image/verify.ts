@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { openRegularImage } from '../../util/image-path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { SAVE_IMAGE_FORMAT_NAMES, type SaveImageFormat } from './header';
+import { saveImageFormatName } from './header';
 import { readSaveImageHeader } from './image-file';
 import type { ManifestFile, SaveManifest } from './manifest';
 
@@ -65,7 +65,7 @@ async function hashPiece(path: string, f: ManifestFile, domain: ErrorDomain): Pr
 /** Verifies the image at `path` and every file its manifest names; OPERATION_FAILED names the bad one. */
 export async function verifySaveImage(path: string, domain: ErrorDomain = ErrorDomain.NONE): Promise<SaveImageReport> {
   const info = await readSaveImageHeader(path, domain);
-  const format = SAVE_IMAGE_FORMAT_NAMES[info.header.format as SaveImageFormat] ?? String(info.header.format);
+  const format = saveImageFormatName(info.header.format);
   const m = info.manifest;
   if (!m) {
     if (info.fileSize <= info.streamOffset) {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { firmwareArgs } from './emulator';
+import { emulatorEnv, firmwareArgs } from './emulator';
 import { terminateProcess } from './process';
 import { QmpClient, probeQemuCapabilities, type QemuCapabilities } from './qmp';
 
@@ -26,6 +26,31 @@ export interface QemuBinaryCapabilities extends QemuCapabilities {
   fileBackendProperties: string[];
   /** Machine type names and aliases (`query-machines`). */
   machines: string[];
+  /** The machine types in QEMU's order (`query-machines`), for the capabilities documents. */
+  machineTypes: MachineType[];
+  /** The CPU models (`query-cpu-definitions`) and whether this host can run each. */
+  cpuModels: CpuModel[];
+  /** Every concrete QOM type (`qom-list-types`): device models, backends, machines. */
+  types: string[];
+  /** The guest architecture the binary emulates, in libvirt's spelling (`query-target`). */
+  arch: string;
+}
+
+/** One `query-machines` entry. */
+export interface MachineType {
+  name: string;
+  /** The short name that points at it (`pc` for the newest i440fx). */
+  alias?: string;
+  isDefault: boolean;
+  cpuMax: number;
+  deprecated: boolean;
+}
+
+/** One `query-cpu-definitions` entry. */
+export interface CpuModel {
+  name: string;
+  /** False when QEMU lists features the host (or TCG) lacks for it. */
+  usable: boolean;
 }
 
 const cache = new Map<string, Promise<QemuBinaryCapabilities>>();
@@ -71,21 +96,58 @@ function namesFrom(reply: unknown, key: string): string[] {
   return out;
 }
 
+function machineTypesFrom(reply: unknown): MachineType[] {
+  if (!Array.isArray(reply)) return [];
+  const out: MachineType[] = [];
+  for (const e of reply as Array<Record<string, unknown> | null>) {
+    if (!e || typeof e.name !== 'string') continue;
+    out.push({
+      name: e.name,
+      ...(typeof e.alias === 'string' ? { alias: e.alias } : {}),
+      isDefault: e['is-default'] === true,
+      cpuMax: typeof e['cpu-max'] === 'number' ? e['cpu-max'] : 1,
+      deprecated: e.deprecated === true,
+    });
+  }
+  return out;
+}
+
+function cpuModelsFrom(reply: unknown): CpuModel[] {
+  if (!Array.isArray(reply)) return [];
+  const out: CpuModel[] = [];
+  for (const e of reply as Array<Record<string, unknown> | null>) {
+    if (!e || typeof e.name !== 'string') continue;
+    const missing = e['unavailable-features'];
+    out.push({ name: e.name, usable: !Array.isArray(missing) || missing.length === 0 });
+  }
+  return out;
+}
+
 /** The basic probe plus the parameters and object properties later choices depend on. */
 async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
-  const [base, params, props, machines] = await Promise.all([
+  const [base, params, props, machines, cpus, types, target] = await Promise.all([
     probeQemuCapabilities(qmp),
     qmp.execute('query-migrate-parameters'),
     // Absent on very old QEMUs: an empty list then, and nothing depends on it being there.
     qmp.execute('qom-list-properties', { typename: 'memory-backend-file' }).catch(() => []),
     qmp.execute('query-machines'),
+    // Only targets with CPU models have it; an empty list elsewhere.
+    qmp.execute('query-cpu-definitions').catch(() => []),
+    qmp.execute('qom-list-types', { abstract: false }),
+    qmp.execute('query-target'),
   ]);
+  const qemuArch = (target as Record<string, unknown> | null)?.arch;
   const aliases = Array.isArray(machines) ? namesFrom(machines, 'alias') : [];
   return {
     ...base,
     migrationParameters: params && typeof params === 'object' && !Array.isArray(params) ? Object.keys(params) : [],
     fileBackendProperties: namesFrom(props, 'name'),
     machines: [...namesFrom(machines, 'name'), ...aliases],
+    machineTypes: machineTypesFrom(machines),
+    cpuModels: cpuModelsFrom(cpus),
+    types: namesFrom(types, 'name'),
+    // QEMU says i386 where libvirt says i686; the other names agree.
+    arch: qemuArch === 'i386' ? 'i686' : typeof qemuArch === 'string' ? qemuArch : '',
   };
 }
 
@@ -120,7 +182,7 @@ async function probeBinary(binary: string): Promise<QemuBinaryCapabilities> {
   const child = spawn(
     binary,
     [...firmwareArgs(binary), '-machine', 'none', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: emulatorEnv(binary) },
   );
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString('utf8')));

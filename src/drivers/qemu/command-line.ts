@@ -4,7 +4,7 @@
  * without a device its XML names would not be the guest the user defined.
  */
 import { cloneDomainDef, type DomainDef } from '../../conf/domain-xml';
-import { child, children } from '../../conf/xml-tree';
+import { child, children, textOf, type XmlElement } from '../../conf/xml-tree';
 import { emulatorFor, EMULATORS, firmwareArgs } from './emulator';
 import { memoryBackendArgs, type RamFromFile } from './memory-backend';
 import { escapeOptionValue as esc } from './qemu-option';
@@ -16,6 +16,7 @@ import { audioArgs, balloonArgs, graphicsArgs, inputArgs, rngArgs, videoArgs, wa
 import { checkDiskSources, diskArgs } from './command-line/disk';
 import { accelOf, acpiOn, clockArgs, cpuArgs, lifecycleArgs, osArgs, smpArgs } from './command-line/machine';
 import { netArgs } from './command-line/net';
+import { pmArgs } from './command-line/pm';
 import { applyQemuDefaults } from './domain-defaults';
 
 // Callers that read <memoryBacking> through this module keep working; the code lives in memory-backend.ts.
@@ -30,6 +31,8 @@ export interface CommandLineContext {
   memoryDir: string;
   /** True when /dev/kvm can be used. */
   kvmAvailable: boolean;
+  /** Where unix channels without a path get their sockets (runFiles().channels). */
+  channelDir: string;
   /** `-incoming defer` for a restore. */
   incoming?: boolean;
   /**
@@ -59,7 +62,7 @@ export interface QemuCommand {
 /** Top-level elements that either map to the command line or carry nothing QEMU needs. */
 const TOP_LEVEL = new Set([
   'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
-  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices',
+  'memoryBacking', 'features', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'pm', 'devices', 'resource',
 ]);
 /** `<devices>` children tsvirt runs. */
 const DEVICES = new Set([
@@ -67,10 +70,25 @@ const DEVICES = new Set([
   'audio', 'video', 'watchdog', 'memballoon', 'rng',
 ]);
 
+/**
+ * libvirt writes `<resource><partition>/machine</partition>` (its default cgroup partition) into
+ * every live XML, so every image libvirt saves carries it. tsvirt places guests in no cgroup:
+ * the default is what a guest gets anyway, any other placement is refused rather than ignored.
+ */
+function checkResource(el: XmlElement): void {
+  for (const c of children(el)) {
+    const part = c.name === 'partition' ? textOf(c)?.trim() : undefined;
+    if (part !== '/machine') {
+      throw unsupported(c.name === 'partition' ? `resource partition '${part ?? ''}' is not supported (tsvirt places guests in no cgroup)` : `element <resource><${c.name}> is not supported by the QEMU driver`);
+    }
+  }
+}
+
 /** CONFIG_UNSUPPORTED naming the first element tsvirt does not run. */
 function checkElements(def: DomainDef): void {
   for (const el of children(def.tree)) {
     if (!TOP_LEVEL.has(el.name)) throw unsupported(`element <${el.name}> is not supported by the QEMU driver`);
+    if (el.name === 'resource') checkResource(el);
   }
   if (def.os.type !== 'hvm') throw unsupported(`os type '${def.os.type}' is not supported by the QEMU driver`);
   const arch = def.os.arch ?? 'x86_64';
@@ -111,7 +129,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...diskArgs(devs, { scsiModels: scsiModels(devs), boot }),
     ...netArgs(devs, boot),
     ...serialArgs(devs),
-    ...channelArgs(devs),
+    ...channelArgs(devs, ctx.channelDir),
     ...inputArgs(devs),
     ...audioArgs(devs),
   ];
@@ -133,6 +151,7 @@ export function buildQemuCommand(input: DomainDef, ctx: CommandLineContext): Qem
     ...clockArgs(def.tree),
     ...lifecycleArgs(def),
     ...(acpi || acpiMachineOff ? [] : ['-no-acpi']),
+    ...pmArgs(def.tree),
     ...osArgs(def.tree),
     ...firmwareArgs(emulator),
     ...devices,

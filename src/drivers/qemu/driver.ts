@@ -4,11 +4,12 @@
  */
 import * as power from './power';
 import { openConsole } from './console';
+import { capabilitiesXML } from './host-capabilities';
+import { domainCapabilitiesXML } from './domain-capabilities';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
-import { parseDomainXML } from '../../conf/domain-xml';
-import { readSaveImageHeader, removeSaveImageFiles, rewriteSaveImage } from '../../conf/save-image';
+import { removeSaveImageFiles } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import type { TypedParameter } from '../../util/typed-params';
 import { moduleLogger } from '../../util/logger';
@@ -30,6 +31,7 @@ import * as life from './lifecycle';
 import { refuseIfMapped } from './instant-restore';
 import { restoreDomain } from './restore';
 import { refreshSaveProgress, saveDomain } from './save';
+import { defineImageXML, imageXML } from './save-image-xml';
 import { releaseState, type QemuDriverState } from './state';
 import type { QemuDomain } from './domain-obj';
 import { selfIdentity } from './process';
@@ -170,6 +172,13 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     });
   };
 
+  /** The domain's managed save image; OPERATION_INVALID when it has none. */
+  const managedImage = (dom: DomainRef): string => {
+    const path = st.managedSavePath(st.resolve(dom));
+    if (!existsSync(path)) throw invalid('domain does not have managed save image');
+    return path;
+  };
+
   return {
     name: 'QEMU',
     async connectClose(): Promise<void> {
@@ -210,7 +219,8 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     domainReboot: async (dom, flags) => power.reboot(st, dom, flags),
     domainReset: async (dom, flags) => power.reset(st, dom, flags),
     domainOpenConsole: async (dom, devName, flags) => openConsole(st, dom, devName, flags),
-    connectGetCapabilities: async () => power.capabilitiesXML(),
+    connectGetCapabilities: async () => capabilitiesXML(),
+    connectGetDomainCapabilities: async (emulatorbin, arch, machine, virttype, flags) => domainCapabilitiesXML(emulatorbin, arch, machine, virttype, flags),
     domainSuspend: async (dom) => life.suspend(st, dom),
     domainResume: async (dom) => life.resume(st, dom),
     domainGetInfo: async (dom) => life.getInfo(st, dom),
@@ -243,24 +253,10 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
       const opts = resolveSaveOptions(params, flags, ErrorDomain.QEMU);
       await restore(opts.file, opts.dxml, flags, opts.channelsParam, opts.instant);
     },
-    async domainSaveImageGetXMLDesc(file, flags): Promise<string> {
-      checkFlags(flags, 1 /* SECURE */, 'qemuDomainSaveImageGetXMLDesc', ErrorDomain.QEMU);
-      return (await readSaveImageHeader(file, ErrorDomain.QEMU)).xml;
-    },
-    async domainSaveImageDefineXML(file, dxml, flags): Promise<void> {
-      checkFlags(flags, VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED, 'qemuDomainSaveImageDefineXML', ErrorDomain.QEMU);
-      const info = await readSaveImageHeader(file, ErrorDomain.QEMU);
-      const cur = parseDomainXML(info.xml);
-      const next = parseDomainXML(dxml);
-      if (next.uuid !== cur.uuid || next.name !== cur.name) {
-        throw VirError.report(ErrorCode.CONFIG_UNSUPPORTED, ErrorDomain.QEMU, `Target domain uuid ${next.uuid} does not match source ${cur.uuid}`);
-      }
-      await rewriteSaveImage(file, {
-        xml: dxml,
-        wasRunning: flags & VIR_DOMAIN_SAVE_RUNNING ? true : flags & VIR_DOMAIN_SAVE_PAUSED ? false : undefined,
-        domain: ErrorDomain.QEMU,
-      });
-    },
+    domainSaveImageGetXMLDesc: async (file, flags) => imageXML(file, flags, 'qemuDomainSaveImageGetXMLDesc'),
+    domainSaveImageDefineXML: async (file, dxml, flags) => defineImageXML(file, dxml, flags, 'qemuDomainSaveImageDefineXML'),
+    domainManagedSaveGetXMLDesc: async (dom, flags) => imageXML(managedImage(dom), flags, 'qemuDomainManagedSaveGetXMLDesc'),
+    domainManagedSaveDefineXML: async (dom, dxml, flags) => defineImageXML(managedImage(dom), dxml, flags, 'qemuDomainManagedSaveDefineXML'),
     async domainManagedSave(dom, flags): Promise<void> {
       checkFlags(flags, SAVE_FLAGS, 'qemuDomainManagedSave', ErrorDomain.QEMU);
       await save(dom, undefined, resolveSaveOptions([], flags));

@@ -40,16 +40,34 @@ export function defaultEmulator(arch: string, env: NodeJS.ProcessEnv = process.e
  * QEMU's (possibly older) firmware; its own tree's firmware dirs come first. None for /usr/bin.
  */
 export function firmwareArgs(emulator: string): string[] {
-  const bin = dirname(emulator);
-  if (basename(bin) !== 'bin') return [];
-  const prefix = dirname(bin);
-  if (prefix === '/usr' || prefix === '/' || prefix === '/usr/local') return [];
+  const prefix = unpackedPrefix(emulator);
+  if (!prefix) return [];
   const args: string[] = [];
   for (const dir of ['share/qemu', 'share/seabios']) {
     const p = join(prefix, dir);
     if (existsSync(p)) args.push('-L', p);
   }
   return args;
+}
+
+/** The install prefix of an emulator outside the system's (`PREFIX/bin/qemu-system-*`), if any. */
+function unpackedPrefix(emulator: string): string | undefined {
+  const bin = dirname(emulator);
+  if (basename(bin) !== 'bin') return undefined;
+  const prefix = dirname(bin);
+  return prefix === '/usr' || prefix === '/' || prefix === '/usr/local' ? undefined : prefix;
+}
+
+/**
+ * The environment an emulator runs with. An unpacked QEMU would load its device modules (display,
+ * USB redirection, ...) from the system QEMU's module dir, whose modules it refuses (another
+ * build), so devices that live in modules would be missing or the probe of all types fails;
+ * QEMU_MODULE_DIR points it at its own tree's.
+ */
+export function emulatorEnv(emulator: string): NodeJS.ProcessEnv {
+  const prefix = unpackedPrefix(emulator);
+  const modules = prefix ? join(prefix, 'lib', 'x86_64-linux-gnu', 'qemu') : undefined;
+  return modules && existsSync(modules) ? { ...process.env, QEMU_MODULE_DIR: modules } : process.env;
 }
 
 /**

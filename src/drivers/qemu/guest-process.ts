@@ -3,13 +3,13 @@
  * guest outlives the tsvirt process; what is needed to find it again goes to a status file.
  */
 import { spawn, type StdioOptions } from 'node:child_process';
-import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import { acceptsNoAcpiOption } from './capabilities';
 import { buildQemuCommand } from './command-line';
-import { emulatorFor } from './emulator';
+import { emulatorEnv, emulatorFor } from './emulator';
 import type { RamFromFile } from './memory-backend';
 import type { DomainDef } from '../../conf/domain-xml';
 import { QmpClient } from './qmp';
@@ -66,8 +66,10 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
   const files = runFiles(paths, def.uuid);
   rmSync(files.monitor, { force: true });
   const noAcpiOption = await acceptsNoAcpiOption(emulatorFor(def));
+  mkdirSync(files.channels, { recursive: true, mode: 0o700 });
   const cmd = buildQemuCommand(def, {
     noAcpiOption,
+    channelDir: files.channels,
     monitorPath: files.monitor,
     memoryDir: paths.runDir,
     kvmAvailable: kvmAvailable(),
@@ -80,7 +82,7 @@ export async function launchQemu(paths: QemuPaths, def: DomainDef, opts: LaunchO
   const stdio: StdioOptions = ['ignore', logFd, logFd, ...(opts.extraFds ?? [])];
   let pid: number | undefined;
   try {
-    const child = spawn(cmd.emulator, cmd.args, { stdio, detached: true });
+    const child = spawn(cmd.emulator, cmd.args, { stdio, detached: true, env: emulatorEnv(cmd.emulator) });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (err) => reject(VirError.system(ErrorDomain.QEMU, `Cannot find QEMU binary ${cmd.emulator}`, err)));

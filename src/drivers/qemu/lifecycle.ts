@@ -32,7 +32,7 @@ import type { QemuDriverState } from './state';
 import type { QmpClient } from './qmp';
 import { buildQemuCommand } from './command-line';
 import { applyQemuDefaults } from './domain-defaults';
-import { recordLiveDetails } from './live-xml';
+import { applyChannelPaths, recordLiveDetails } from './live-xml';
 import { getAutostart } from './autostart';
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
@@ -96,7 +96,7 @@ export function lockForStart(st: QemuDriverState, def: DomainDef, busy: string):
 export function parseQemuDef(xml: string, st: QemuDriverState): DomainDef {
   // libvirt's QEMU defaults are part of the definition (dumpxml shows them, MACs stay fixed).
   const def = applyQemuDefaults(parseDomainXML(xml));
-  buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true });
+  buildQemuCommand(def, { monitorPath: '/x', memoryDir: st.paths.runDir, kvmAvailable: true, channelDir: runFiles(st.paths, def.uuid).channels });
   return def;
 }
 
@@ -128,6 +128,7 @@ export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: Launc
   st.watchMonitor(d, launched.qmp);
   // The live definition gains what QEMU chose (pty paths); the persistent one must not.
   if (d.persistent && !d.nextDef) d.nextDef = cloneDomainDef(d.def);
+  applyChannelPaths(d.def, runFiles(st.paths, d.def.uuid).channels);
   await recordLiveDetails(d.def, launched.qmp).catch(() => undefined);
   st.persistStatus(d);
   try {

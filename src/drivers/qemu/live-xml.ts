@@ -5,6 +5,7 @@
  */
 import type { DomainDef } from '../../conf/domain-xml';
 import { attr, child, children, element, setAttr, type XmlElement } from '../../conf/xml-tree';
+import { autoChannelPath } from './command-line/chardev';
 import type { QmpClient } from './qmp';
 
 interface ChardevInfo {
@@ -35,6 +36,21 @@ export function applyPtyPaths(def: DomainDef, chardevs: ChardevInfo[]): void {
     setAttr(c, 'tty', path);
     setSourcePath(c, path);
   }
+}
+
+/**
+ * Writes into `def` (the live definition) the socket paths the unix channels without one were
+ * given in `dir`, as libvirt shows them once the guest runs.
+ */
+export function applyChannelPaths(def: DomainDef, dir: string): void {
+  const devs = child(def.tree, 'devices');
+  (devs ? children(devs, 'channel') : []).forEach((ch, i) => {
+    const path = autoChannelPath(ch, i, dir);
+    if (!path) return;
+    setSourcePath(ch, path);
+    const src = child(ch, 'source');
+    if (src && attr(src, 'mode') === undefined) src.attrs.unshift(['mode', 'bind']);
+  });
 }
 
 /** Asks QEMU for its character devices and records the live details in `def`. */

@@ -42,7 +42,7 @@ export function systemPaths(): QemuPaths {
 }
 
 /** File names of one domain inside `runDir` (keyed by UUID: names may be long, sockets may not). */
-export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock: string; monitor: string; log: string; done: string; migration: string; shutoff: string } {
+export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock: string; monitor: string; log: string; done: string; migration: string; shutoff: string; channels: string } {
   const base = join(paths.runDir, uuid);
   return {
     status: `${base}.json`,
@@ -54,6 +54,11 @@ export function runFiles(paths: QemuPaths, uuid: string): { status: string; lock
     migration: `${base}.mig`,
     /** Why an inactive persistent domain stopped (so `saved` survives the process). */
     shutoff: `${base}.shutoff`,
+    /**
+     * The sockets of `<channel type='unix'>` devices the XML gives no path (libvirt's
+     * channel/target/domain-N-NAME). Short: a UNIX socket path may not exceed 107 bytes.
+     */
+    channels: join(paths.runDir, `ch-${uuid.slice(0, 8)}`),
   };
 }
 

@@ -5,17 +5,12 @@
  * instead of exiting when the guest powers off, then `system_reset` + `cont` on that SHUTDOWN,
  * so the domain keeps its process and id through the reboot.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { formatCapabilitiesXML, type GuestCaps } from '../../conf/capabilities-xml';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
 import { PowerFlags } from '../common/domain-flags';
 import type { DomainRef } from '../types';
-import { EMULATORS } from './command-line';
 import type { QemuDomain } from './domain-obj';
 import { cpuCommand, monitorOf, requireActive, requireNoJob } from './lifecycle';
 import type { QemuDriverState } from './state';
@@ -75,30 +70,4 @@ export async function reboot(st: QemuDriverState, ref: DomainRef, flags: number)
     await qmp.execute('set-action', { shutdown: 'poweroff' }).catch(() => undefined);
     throw err;
   }
-}
-
-function machinesOf(emulator: string): Promise<string[]> {
-  return new Promise((resolve) => {
-    execFile(emulator, ['-machine', 'help'], { encoding: 'utf8', timeout: 10_000 }, (err, out) => {
-      // "pc-i440fx-7.2          Standard PC ... " lines after a header line.
-      resolve(err ? [] : out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]).filter((m) => m && m !== 'none'));
-    });
-  });
-}
-
-let capsCache: Promise<string> | undefined;
-
-/** virConnectGetCapabilities: the emulators installed, each with the machine types it lists. */
-export function capabilitiesXML(): Promise<string> {
-  capsCache ??= (async () => {
-    const kvm = existsSync('/dev/kvm');
-    const guests: GuestCaps[] = [];
-    for (const [arch, emulator] of Object.entries(EMULATORS)) {
-      if (!existsSync(emulator)) continue;
-      const wordsize = arch === 'x86_64' ? 64 : 32;
-      guests.push({ osType: 'hvm', arch, wordsize, emulator, machines: await machinesOf(emulator), domainTypes: kvm ? ['qemu', 'kvm'] : ['qemu'] });
-    }
-    return formatCapabilitiesXML({ arch: process.arch === 'x64' ? 'x86_64' : process.arch, cpus: cpus().length, memoryKiB: Math.floor(totalmem() / 1024) }, guests);
-  })();
-  return capsCache;
 }

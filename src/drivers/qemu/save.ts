@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
 import {
   MANIFEST_VERSION,
+  SaveImageFormat,
   finalizeSaveImage,
   imageChannelFiles,
   streamOffset,
@@ -110,7 +111,11 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     }
     const imageWasRunning = options.runningOverride ? options.runningOverride === 'running' : wasRunning;
     const xml = formatDomainXML(savedDef, { inactive: true });
-    const header = await writeSaveImageStart(fh, { xml, wasRunning: imageWasRunning, format: options.imageFormat });
+    // A parallel layout gets a format value libvirt refuses: its main file alone is not the guest.
+    // (sparse is libvirt's own parallel format and keeps its value.)
+    const tsvirtLayout = options.imageFormat === SaveImageFormat.RAW && (options.mode === 'files' || options.mode === 'region');
+    const format = tsvirtLayout ? SaveImageFormat.TSVIRT_PARALLEL : options.imageFormat;
+    const header = await writeSaveImageStart(fh, { xml, wasRunning: imageWasRunning, format });
     await fh.datasync();
     const files = runFiles(st.paths, d.def.uuid);
     // Probed on first use, so a process that reconnected to a running guest knows them too.

@@ -205,6 +205,7 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     const files = runFiles(this.paths, d.def.uuid);
     removeStatus(files.status);
     rmSync(files.monitor, { force: true });
+    rmSync(files.channels, { recursive: true, force: true });
     this.shutoff(d, reason);
     // Another process (the next tsvirsh, a restarted daemon) must still see "shut off (saved)".
     if (d.persistent) writeFileSync(files.shutoff, `${reason}\n`, { mode: 0o600 });

@@ -49,6 +49,9 @@ export function compressorName(format: SaveImageFormat): string | null {
   if (format === SaveImageFormat.SPARSE) {
     throw VirError.report(ErrorCode.OPERATION_UNSUPPORTED, ErrorDomain.QEMU, "image format 'sparse' needs QEMU's mapped-ram (QEMU 9.0 or newer)");
   }
+  if (format === SaveImageFormat.TSVIRT_PARALLEL) {
+    throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `unsupported save image format: ${format}`);
+  }
   return SAVE_IMAGE_FORMAT_NAMES[format];
 }
 

@@ -5,7 +5,7 @@
  * Argument checks already ran in the caller's public layer; the daemon runs them again.
  */
 import type { HypervisorDriver } from '../driver-table';
-import type { DomainEvent, DomainEventCallback, DomainEventId, DomainRef } from '../types';
+import type { DomainEvent, DomainEventCallback, DomainEventId, DomainRef, StoragePoolRef } from '../types';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { VirError } from '../../util/vir-error';
@@ -60,6 +60,10 @@ export class RemoteHypervisor implements HypervisorDriver {
   }
   async connectListAllDomains(flags: number): Promise<DomainRef[]> {
     return (await this.rpc.call(P.CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags })).domains;
+  }
+
+  async connectListAllStoragePools(flags: number): Promise<StoragePoolRef[]> {
+    return (await this.rpc.call(P.CONNECT_LIST_ALL_STORAGE_POOLS, { need_results: 1, flags })).pools;
   }
 
   async connectDomainEventRegisterAny(eventId: DomainEventId, dom: DomainRef | null, cb: DomainEventCallback): Promise<number> {

@@ -32,7 +32,7 @@ import type {
   SecurityModel,
 } from '../types';
 import * as life from './lifecycle';
-import { createDomain, hasManagedSave, managedSave, managedSaveRemove } from './managed-save';
+import { createDomain, hasManagedSave, managedSave, managedSaveDefineXML, managedSaveGetXMLDesc, managedSaveRemove } from './managed-save';
 import { restoreImage, saveImageDefineXML, saveImageGetXMLDesc } from './restore';
 import { performSave, type TestContext } from './save';
 import type { TestState } from './state';
@@ -288,6 +288,16 @@ export class TestConnection implements HypervisorDriver {
   /** virDomainManagedSaveRemove. */
   async domainManagedSaveRemove(dom: DomainRef, flags: number): Promise<void> {
     return managedSaveRemove(this.ctx, dom, flags);
+  }
+
+  /** virDomainManagedSaveGetXMLDesc. */
+  async domainManagedSaveGetXMLDesc(dom: DomainRef, flags: number): Promise<string> {
+    return managedSaveGetXMLDesc(this.ctx, dom, flags);
+  }
+
+  /** virDomainManagedSaveDefineXML. */
+  async domainManagedSaveDefineXML(dom: DomainRef, dxml: string, flags: number): Promise<void> {
+    return managedSaveDefineXML(this.ctx, dom, dxml, flags);
   }
 
   /** virDomainGetJobInfo. */

@@ -12,7 +12,7 @@ import type { DomainRef } from '../types';
 import { removeSaveImageFiles } from '../../conf/save-image';
 import { boot, hasManagedSaveFile } from './lifecycle';
 import { CreateFlags } from '../common/domain-flags';
-import { restoreImage } from './restore';
+import { restoreImage, saveImageDefineXML, saveImageGetXMLDesc } from './restore';
 import { performSave, type TestContext } from './save';
 
 /** virDomainManagedSave. */
@@ -37,6 +37,25 @@ export async function managedSaveRemove(ctx: TestContext, ref: DomainRef, flags:
   checkFlags(flags, 0, 'testDomainManagedSaveRemove', ErrorDomain.TEST);
   const d = ctx.state.resolve(ref);
   await removeSaveImageFiles(ctx.state.managedSavePath(d), ErrorDomain.TEST);
+}
+
+/** The domain's managed save image; OPERATION_INVALID when it has none. */
+async function managedImage(ctx: TestContext, ref: DomainRef): Promise<string> {
+  const d = ctx.state.resolve(ref);
+  if (!(await hasManagedSaveFile(ctx.state, d))) {
+    throw VirError.report(ErrorCode.OPERATION_INVALID, ErrorDomain.TEST, 'domain does not have managed save image');
+  }
+  return ctx.state.managedSavePath(d);
+}
+
+/** virDomainManagedSaveGetXMLDesc. */
+export async function managedSaveGetXMLDesc(ctx: TestContext, ref: DomainRef, flags: number): Promise<string> {
+  return saveImageGetXMLDesc(await managedImage(ctx, ref), flags, 'testDomainManagedSaveGetXMLDesc');
+}
+
+/** virDomainManagedSaveDefineXML. */
+export async function managedSaveDefineXML(ctx: TestContext, ref: DomainRef, dxml: string, flags: number): Promise<void> {
+  await saveImageDefineXML(await managedImage(ctx, ref), dxml, flags, 'testDomainManagedSaveDefineXML');
 }
 
 /**

@@ -104,19 +104,22 @@ export async function restoreImage(ctx: TestContext, path: string, opts: SaveOpt
   return state.ref(dom);
 }
 
-/** virDomainSaveImageGetXMLDesc: the image's XML, formatted as an inactive definition. */
-export async function saveImageGetXMLDesc(file: string, flags: number): Promise<string> {
-  checkFlags(flags, 1 /* SECURE */, 'testDomainSaveImageGetXMLDesc', ErrorDomain.TEST);
+/**
+ * virDomainSaveImageGetXMLDesc (and ManagedSaveGetXMLDesc on the managed image): the image's
+ * XML, formatted as an inactive definition; `fn` names the API in a flags error.
+ */
+export async function saveImageGetXMLDesc(file: string, flags: number, fn = 'testDomainSaveImageGetXMLDesc'): Promise<string> {
+  checkFlags(flags, 1 /* SECURE */, fn, ErrorDomain.TEST);
   const info = await readSaveImageHeader(file, ErrorDomain.TEST);
   return formatDomainXML(parseDomainXML(info.xml), { inactive: true });
 }
 
 /**
- * virDomainSaveImageDefineXML: replaces the image's XML in place (same name and UUID) and, with
- * RUNNING / PAUSED, its was_running flag.
+ * virDomainSaveImageDefineXML (and ManagedSaveDefineXML on the managed image): replaces the
+ * image's XML in place (same name and UUID) and, with RUNNING / PAUSED, its was_running flag.
  */
-export async function saveImageDefineXML(file: string, dxml: string, flags: number): Promise<void> {
-  checkFlags(flags, VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED, 'testDomainSaveImageDefineXML', ErrorDomain.TEST);
+export async function saveImageDefineXML(file: string, dxml: string, flags: number, fn = 'testDomainSaveImageDefineXML'): Promise<void> {
+  checkFlags(flags, VIR_DOMAIN_SAVE_RUNNING | VIR_DOMAIN_SAVE_PAUSED, fn, ErrorDomain.TEST);
   if (flags & VIR_DOMAIN_SAVE_RUNNING && flags & VIR_DOMAIN_SAVE_PAUSED) {
     throw VirError.report(
       ErrorCode.INVALID_ARG,

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/domain-xml';
-import { SaveImageFormat, SAVE_IMAGE_FORMAT_NAMES } from '../../conf/save-image';
+import { SaveImageFormat, saveImageFormatName } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { SaveOptions } from '../common/save-options';
@@ -60,7 +60,7 @@ export function checkSupportedImageOptions(opts: SaveOptions): void {
     throw VirError.report(
       ErrorCode.OPERATION_UNSUPPORTED,
       ErrorDomain.TEST,
-      `image format '${SAVE_IMAGE_FORMAT_NAMES[opts.imageFormat]}' is not supported by the test driver`,
+      `image format '${saveImageFormatName(opts.imageFormat)}' is not supported by the test driver`,
     );
   }
   checkCompressionAvailable(opts.compression);

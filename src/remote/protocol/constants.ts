@@ -8,6 +8,8 @@
 export const REMOTE_STRING_MAX = 4194304;
 /** REMOTE_DOMAIN_LIST_MAX: bound of domain, id and name lists. */
 export const REMOTE_DOMAIN_LIST_MAX = 16384;
+/** REMOTE_STORAGE_POOL_LIST_MAX: bound of storage pool lists. */
+export const REMOTE_STORAGE_POOL_LIST_MAX = 16384;
 /** REMOTE_AUTH_TYPE_LIST_MAX. */
 export const REMOTE_AUTH_TYPE_LIST_MAX = 20;
 /** REMOTE_DOMAIN_JOB_STATS_MAX. */

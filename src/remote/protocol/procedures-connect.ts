@@ -2,11 +2,12 @@
 import { xdr } from '../xdr';
 import {
   REMOTE_DOMAIN_LIST_MAX,
+  REMOTE_STORAGE_POOL_LIST_MAX,
   REMOTE_SECURITY_DOI_MAX,
   REMOTE_SECURITY_MODEL_MAX,
 } from './constants';
-import { HIGH, all, defineProcedure as proc, maps } from './procedure';
-import { nonnullDomain, nonnullString, remoteString, uhyperNumber } from './types';
+import { HIGH, all, defineProcedure as proc, maps, mutating } from './procedure';
+import { nonnullDomain, nonnullStoragePool, nonnullString, remoteString, uhyperNumber } from './types';
 
 const s = xdr.struct;
 
@@ -120,6 +121,27 @@ export const CONNECT_PROCEDURES = {
     s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_domains_args'),
     s({ domains: xdr.array(nonnullDomain, REMOTE_DOMAIN_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_domains_ret'),
     HIGH,
+  ),
+  CONNECT_LIST_ALL_STORAGE_POOLS: proc(
+    281,
+    'CONNECT_LIST_ALL_STORAGE_POOLS',
+    s({ need_results: xdr.int, flags: xdr.uint }, 'remote_connect_list_all_storage_pools_args'),
+    s({ pools: xdr.array(nonnullStoragePool, REMOTE_STORAGE_POOL_LIST_MAX), ret: xdr.uint }, 'remote_connect_list_all_storage_pools_ret'),
+    HIGH,
+  ),
+  CONNECT_GET_DOMAIN_CAPABILITIES: proc(
+    342,
+    'CONNECT_GET_DOMAIN_CAPABILITIES',
+    s(
+      { emulatorbin: remoteString, arch: remoteString, machine: remoteString, virttype: remoteString, flags: xdr.uint },
+      'remote_connect_get_domain_capabilities_args',
+    ),
+    s({ capabilities: nonnullString }, 'remote_connect_get_domain_capabilities_ret'),
+    // libvirt refuses it read-only: it can make the daemon start any binary to probe it.
+    all(
+      mutating('virConnectGetDomainCapabilities'),
+      maps('connectGetDomainCapabilities', 'connect.getDomainCapabilities', ['emulatorbin', 'arch', 'machine', 'virttype', 'flags'], 'capabilities'),
+    ),
   ),
   CONNECT_REGISTER_CLOSE_CALLBACK: proc(360, 'CONNECT_REGISTER_CLOSE_CALLBACK'),
   CONNECT_UNREGISTER_CLOSE_CALLBACK: proc(361, 'CONNECT_UNREGISTER_CLOSE_CALLBACK'),

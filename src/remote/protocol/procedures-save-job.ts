@@ -2,6 +2,7 @@
 import { xdr } from '../xdr';
 import { REMOTE_DOMAIN_JOB_STATS_MAX, REMOTE_DOMAIN_RESTORE_PARAMS_MAX, REMOTE_DOMAIN_SAVE_PARAMS_MAX } from './constants';
 import { HIGH, all, defineProcedure as proc, maps, mapsLegacy, mutating } from './procedure';
+import { VIR_DOMAIN_XML_SECURE } from './procedures-domain';
 import { intBool, nonnullDomain, nonnullString, remoteString, typedParams, uhyperNumber } from './types';
 
 const s = xdr.struct;
@@ -78,6 +79,22 @@ export const SAVE_JOB_PROCEDURES = {
     domFlagsArg,
     s({ type: xdr.int, params: typedParams(REMOTE_DOMAIN_JOB_STATS_MAX) }, 'remote_domain_get_job_stats_ret'),
     all(HIGH, maps('domainGetJobStats', 'domain.getJobStats', ['dom', 'flags'], '*')),
+  ),
+  DOMAIN_MANAGED_SAVE_GET_XML_DESC: proc(
+    388,
+    'DOMAIN_MANAGED_SAVE_GET_XML_DESC',
+    domFlagsArg,
+    s({ xml: nonnullString }, 'remote_domain_managed_save_get_xml_desc_ret'),
+    all(maps('domainManagedSaveGetXMLDesc', 'domain.managedSaveGetXMLDesc', ['dom', 'flags'], 'xml'), {
+      readOnly: { kind: 'deny-flags', mask: VIR_DOMAIN_XML_SECURE, message: 'virDomainManagedSaveGetXMLDesc with secure flag' },
+    }),
+  ),
+  DOMAIN_MANAGED_SAVE_DEFINE_XML: proc(
+    389,
+    'DOMAIN_MANAGED_SAVE_DEFINE_XML',
+    s({ dom: nonnullDomain, dxml: remoteString, flags: xdr.uint }, 'remote_domain_managed_save_define_xml_args'),
+    undefined,
+    all(mutating('virDomainManagedSaveDefineXML'), maps('domainManagedSaveDefineXML', 'domain.managedSaveDefineXML', ['dom', 'dxml', 'flags'])),
   ),
   DOMAIN_SAVE_PARAMS: proc(
     440,

@@ -49,6 +49,9 @@ export const nonnullNetwork = xdr.struct({ name: nonnullString, uuid: remoteUuid
 /** remote_network: optional network. */
 export const remoteNetwork = xdr.optional(nonnullNetwork);
 
+/** remote_nonnull_storage_pool. */
+export const nonnullStoragePool = xdr.struct({ name: nonnullString, uuid: remoteUuid }, 'remote_nonnull_storage_pool');
+
 /** remote_typed_param_value: a union on the VIR_TYPED_PARAM_* type. */
 export const typedParamValue = xdr.union(
   {

@@ -2,11 +2,20 @@
  * `<controller>`s that become QEMU devices, in libvirt's order (PCI, USB, SCSI, IDE, SATA,
  * virtio-serial). pci-root and the PIIX3's IDE are built into the machine.
  */
-import { attr, children, type XmlElement } from '../../../conf/xml-tree';
+import { attr, child, children, type XmlElement } from '../../../conf/xml-tree';
 import { deviceArg, pciProps, unsupported, type Props } from './args';
 
 const TYPE_ORDER = ['pci', 'usb', 'scsi', 'ide', 'sata', 'virtio-serial'];
 const USB_MODELS: Record<string, string> = { 'piix3-uhci': 'piix3-usb-uhci', 'qemu-xhci': 'qemu-xhci', nec_xhci: 'nec-usb-xhci', ehci: 'usb-ehci' };
+/** The USB models with a `ports` count (xHCI). */
+const XHCI_MODELS = new Set(['qemu-xhci', 'nec_xhci']);
+/** ICH9's EHCI and its UHCI companions, which hang off the EHCI's bus (`masterbus`). */
+const ICH9_USB_MODELS: Record<string, string> = {
+  'ich9-ehci1': 'ich9-usb-ehci1',
+  'ich9-uhci1': 'ich9-usb-uhci1',
+  'ich9-uhci2': 'ich9-usb-uhci2',
+  'ich9-uhci3': 'ich9-usb-uhci3',
+};
 const SCSI_MODELS: Record<string, string> = { 'virtio-scsi': 'virtio-scsi-pci', lsilogic: 'lsi' };
 
 function controllerDevice(c: XmlElement): Props | undefined {
@@ -22,9 +31,21 @@ function controllerDevice(c: XmlElement): Props | undefined {
       return undefined;
     case 'usb': {
       if (model === 'none') return undefined;
+      const id = index === 0 ? 'usb' : `usb${index}`;
+      const ich9 = ICH9_USB_MODELS[model ?? ''];
+      if (ich9 && model !== 'ich9-ehci1') {
+        const startport = attr(child(c, 'master'), 'startport');
+        if (startport === undefined) throw unsupported(`USB companion controller model '${model}' needs <master startport=.../>`);
+        return { driver: ich9, masterbus: `${id}.0`, firstport: Number(startport), ...pciProps(c) };
+      }
+      if (ich9) return { driver: ich9, id, ...pciProps(c) };
       const driver = USB_MODELS[model ?? 'piix3-uhci'];
       if (!driver) throw unsupported(`USB controller model '${model}' is not supported`);
-      return { driver, id: index === 0 ? 'usb' : `usb${index}`, ...pciProps(c) };
+      // An xHCI controller's port count is set for its USB 2 (p2) and USB 3 (p3) ports alike.
+      const ports = attr(c, 'ports');
+      if (ports !== undefined && !XHCI_MODELS.has(model ?? '')) throw unsupported(`usb controller type '${model}' doesn't support 'ports'`);
+      const portProps = ports === undefined ? {} : { p2: Number(ports), p3: Number(ports) };
+      return { driver, ...portProps, id, ...pciProps(c) };
     }
     case 'scsi': {
       const driver = SCSI_MODELS[model ?? 'lsilogic'];

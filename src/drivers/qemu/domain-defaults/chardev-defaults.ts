@@ -34,6 +34,13 @@ function consoleOf(serial: XmlElement): XmlElement {
 
 /** Serial ports, consoles and channels as libvirt writes them on define. */
 export function defaultChardevs(devs: XmlElement): void {
+  // A unix channel's socket without a path is chosen at start: libvirt keeps no <source> for it.
+  for (const ch of children(devs, 'channel')) {
+    const src = child(ch, 'source');
+    if ((attr(ch, 'type') ?? 'pty') === 'unix' && src && !attr(src, 'path') && (attr(src, 'mode') ?? 'bind') === 'bind') {
+      ch.children.splice(ch.children.indexOf(src), 1);
+    }
+  }
   const consoles = children(devs, 'console');
   const serialConsoles = consoles.filter((c) => (attr(child(c, 'target'), 'type') ?? 'serial') === 'serial');
   if (children(devs, 'serial').length === 0 && serialConsoles.length > 0) {

@@ -37,15 +37,24 @@ function addDiskControllers(devs: XmlElement, bus: string, model?: string): void
   }
 }
 
-/** Gives each controller an index (per type, in order) and the default models. */
+/** ICH9's UHCI companions: they belong to the EHCI controller before them (its index). */
+const USB_COMPANIONS = new Set(['ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3']);
+
+/**
+ * Gives each controller an index (per type, in order; a USB companion without one shares the
+ * previous USB controller's) and the default models.
+ */
 function normalise(devs: XmlElement): void {
   const next = new Map<string, number>();
+  let lastUsb: string | undefined;
   for (const c of children(devs, 'controller')) {
     const type = attr(c, 'type') ?? '';
     const n = next.get(type) ?? 0;
     if (attr(c, 'index') === undefined) {
-      c.attrs.splice(1, 0, ['index', String(n)]);
+      const companion = type === 'usb' && USB_COMPANIONS.has(attr(c, 'model') ?? '') && lastUsb !== undefined;
+      c.attrs.splice(1, 0, ['index', companion ? (lastUsb as string) : String(n)]);
     }
+    if (type === 'usb') lastUsb = attr(c, 'index');
     next.set(type, Math.max(n, Number(attr(c, 'index')) + 1));
     if (type === 'usb' && attr(c, 'model') === undefined) setAttr(c, 'model', 'piix3-uhci');
     if (type === 'scsi' && attr(c, 'model') === undefined) setAttr(c, 'model', DEFAULT_SCSI_MODEL);
