@@ -3,7 +3,7 @@
  *
  * `Connect.open(uri)` is the entry point; drivers plug in with `registerDriver`.
  */
-export { Connect, LIB_VERSION, canonicalUuid, type ConnectOpenOptions, type DomainLifecycleEventInfo } from './public/connect';
+export { Connect, LIB_VERSION, canonicalUuid, type ConnectOpenOptions, type DomainEventInfo, type DomainLifecycleEventInfo } from './public/connect';
 export { Domain } from './public/domain';
 export type { DomainSaveParams, DomainRestoreParams, ParamsInput } from './public/param-types';
 export { paramSchemas, validateParams, schemaFieldType, type ParamApi, type ParamSchema } from './public/param-schemas';

@@ -3,6 +3,7 @@
  * operations, vshPrettyCapacity and vshTable's column layout.
  */
 import { DomainState, JobOperation, JobType } from '../drivers/types';
+import { TypedParamType, type TypedParameter } from '../util/typed-params';
 
 const STATE_NAMES: Record<number, string> = {
   [DomainState.NOSTATE]: 'no state',
@@ -117,4 +118,26 @@ export function versionString(v: number): string {
   const major = Math.floor(v / 1_000_000);
   const minor = Math.floor((v % 1_000_000) / 1000);
   return `${major}.${minor}.${v % 1000}`;
+}
+
+/** virTypedParameterToString: how virsh prints one typed parameter's value (booleans as 0/1). */
+export function typedParamText(p: TypedParameter): string {
+  if (p.type === TypedParamType.BOOLEAN) return p.value ? '1' : '0';
+  if (p.type === TypedParamType.DOUBLE) return printfG(Number(p.value));
+  return String(p.value);
+}
+
+/** C's `%g`: 6 significant digits, trailing zeros dropped, exponent form outside 1e-4..1e6. */
+function printfG(v: number): string {
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const exp = Math.floor(Math.log10(Math.abs(Number(v.toPrecision(6)))));
+  if (exp < -4 || exp >= 6) {
+    const [m, e] = v.toExponential(5).split('e');
+    const mant = m.includes('.') ? m.replace(/0+$/, '').replace(/\.$/, '') : m;
+    const n = Number(e);
+    return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
+  }
+  const fixed = v.toFixed(Math.max(0, 5 - exp));
+  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
 }

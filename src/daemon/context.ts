@@ -24,8 +24,11 @@ export interface CallContext {
   auth(): SessionAuth;
   /** Starts daemon-side keepalive (the client said it speaks it). */
   startKeepalive(): void;
-  /** Registers a lifecycle event callback; returns the id sent back in each event message. */
-  registerLifecycle(filter: DomainRef | null): Promise<number>;
-  /** Removes a callback registered by registerLifecycle. */
-  deregisterLifecycle(callbackID: number): Promise<void>;
+  /**
+   * Registers an event callback for `eventId` (of `filter` only, when given); returns the id sent
+   * back in each event message.
+   */
+  registerEvent(eventId: number, filter: DomainRef | null): Promise<number>;
+  /** Removes a callback registered by registerEvent. */
+  deregisterEvent(callbackID: number): Promise<void>;
 }

@@ -36,11 +36,6 @@ export const CONNECT_HANDLERS: HandlerTable = {
     ctx.conn();
     return { secure: ctx.isSecure() ? 1 : 0 };
   },
-  // tsvirt has no security driver: libvirt then reports an empty model and label.
-  NODE_GET_SECURITY_MODEL: async (ctx) => {
-    ctx.conn();
-    return { model: '', doi: '' };
-  },
   CONNECT_LIST_ALL_DOMAINS: async (ctx, { need_results, flags }) => {
     const doms = await ctx.conn().listAllDomains(flags);
     const refs = doms.map((d) => d.ref);
@@ -71,9 +66,6 @@ export const CONNECT_HANDLERS: HandlerTable = {
   CONNECT_UNREGISTER_CLOSE_CALLBACK: async (ctx) => {
     ctx.conn();
   },
-  CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: async (ctx, { eventID, dom }) => {
-    if (eventID !== 0) throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.RPC, `unsupported event ID ${eventID}`);
-    return { callbackID: await ctx.registerLifecycle(dom) };
-  },
-  CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: async (ctx, { callbackID }) => ctx.deregisterLifecycle(callbackID),
+  CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY: async (ctx, { eventID, dom }) => ({ callbackID: await ctx.registerEvent(eventID, dom) }),
+  CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY: async (ctx, { callbackID }) => ctx.deregisterEvent(callbackID),
 };

@@ -14,15 +14,6 @@ export const DOMAIN_HANDLERS: HandlerTable = {
     if (!type) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.DOMAIN, `domain '${dom.name}' has no OS type`);
     return { type };
   },
-  // tsvirt has no autostart: every domain reports it off, after the domain is checked to exist.
-  DOMAIN_GET_AUTOSTART: async (ctx, { dom }) => {
-    await ctx.dom(dom).getState(0);
-    return { autostart: 0 };
-  },
-  DOMAIN_GET_SECURITY_LABEL: async (ctx, { dom }) => {
-    await ctx.dom(dom).getState(0);
-    return { label: '', enforcing: 0 };
-  },
   DOMAIN_GET_MESSAGES: async (ctx, { dom }) => {
     await ctx.dom(dom).getState(0);
     return { msgs: [] };

@@ -11,12 +11,15 @@ import type { Duplex } from 'node:stream';
 import type { TypedParameter } from '../util/typed-params';
 import type {
   DomainEventCallback,
+  DomainEventId,
   DomainInfo,
   DomainRef,
   DomainStateInfo,
   JobInfo,
   JobStats,
   NodeInfo,
+  SecurityLabel,
+  SecurityModel,
   StoragePoolRef,
 } from './types';
 
@@ -135,10 +138,23 @@ export interface HypervisorDriver {
   /** virDomainAbortJobFlags. */
   domainAbortJob?(dom: DomainRef, flags: number): Promise<void>;
 
-  /** virConnectDomainEventRegisterAny (lifecycle): returns a callback id. */
-  connectDomainEventRegister?(cb: DomainEventCallback): Promise<number>;
-  /** virConnectDomainEventDeregisterAny. */
-  connectDomainEventDeregister?(callbackId: number): Promise<void>;
+  /**
+   * virConnectDomainEventRegisterAny: `cb` gets every event `eventId` (an id the public layer
+   * checked) of `dom`, or of all domains when null; returns a callback id.
+   */
+  connectDomainEventRegisterAny?(eventId: DomainEventId, dom: DomainRef | null, cb: DomainEventCallback): Promise<number>;
+  /** virConnectDomainEventDeregisterAny: only callbacks this connection registered. */
+  connectDomainEventDeregisterAny?(callbackId: number): Promise<void>;
+
+  /** virDomainGetAutostart. */
+  domainGetAutostart?(dom: DomainRef): Promise<boolean>;
+  /** virDomainSetAutostart: persistent domains only. */
+  domainSetAutostart?(dom: DomainRef, autostart: boolean): Promise<void>;
+
+  /** virNodeGetSecurityModel: the host's security driver ("" model = none configured). */
+  nodeGetSecurityModel?(): Promise<SecurityModel>;
+  /** virDomainGetSecurityLabel: the domain's label ("" when it has none, e.g. inactive). */
+  domainGetSecurityLabel?(dom: DomainRef): Promise<SecurityLabel>;
 }
 
 /** Every slot name of the table, e.g. for a proxy that forwards them all. */

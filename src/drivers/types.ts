@@ -104,6 +104,18 @@ export interface NodeInfo {
   threads: number;
 }
 
+/** virSecurityModel. */
+export interface SecurityModel {
+  model: string;
+  doi: string;
+}
+
+/** virSecurityLabel. */
+export interface SecurityLabel {
+  label: string;
+  enforcing: boolean;
+}
+
 /** virDomainJobType. */
 export enum JobType {
   NONE = 0,
@@ -163,7 +175,7 @@ export enum DomainEventType {
   CRASHED = 8,
 }
 
-/** Details used by save/restore (virDomainEvent*DetailType). */
+/** The event details tsvirt's drivers raise (virDomainEvent*DetailType). */
 export const EventDetail = {
   defined: { ADDED: 0, UPDATED: 1 },
   undefined: { REMOVED: 0 },
@@ -171,6 +183,7 @@ export const EventDetail = {
   suspended: { PAUSED: 0, MIGRATED: 1, RESTORED: 5 },
   resumed: { UNPAUSED: 0, MIGRATED: 1 },
   stopped: { SHUTDOWN: 0, DESTROYED: 1, CRASHED: 2, MIGRATED: 3, SAVED: 4, FAILED: 5 },
+  shutdown: { FINISHED: 0, GUEST: 1, HOST: 2 },
 } as const;
 
 /** A lifecycle event as drivers emit it. */
@@ -180,5 +193,56 @@ export interface DomainLifecycleEvent {
   detail: number;
 }
 
-/** A callback registered for lifecycle events. */
-export type DomainEventCallback = (ev: DomainLifecycleEvent) => void;
+/**
+ * virDomainEventID: what a callback registers for. The numbering is libvirt's (append-only), so
+ * every id a libvirt client may send is known here, even those no tsvirt driver raises.
+ */
+export enum DomainEventId {
+  LIFECYCLE = 0,
+  REBOOT = 1,
+  RTC_CHANGE = 2,
+  WATCHDOG = 3,
+  IO_ERROR = 4,
+  GRAPHICS = 5,
+  IO_ERROR_REASON = 6,
+  CONTROL_ERROR = 7,
+  BLOCK_JOB = 8,
+  DISK_CHANGE = 9,
+  TRAY_CHANGE = 10,
+  PMWAKEUP = 11,
+  PMSUSPEND = 12,
+  BALLOON_CHANGE = 13,
+  PMSUSPEND_DISK = 14,
+  DEVICE_REMOVED = 15,
+  BLOCK_JOB_2 = 16,
+  TUNABLE = 17,
+  AGENT_LIFECYCLE = 18,
+  DEVICE_ADDED = 19,
+  MIGRATION_ITERATION = 20,
+  JOB_COMPLETED = 21,
+  DEVICE_REMOVAL_FAILED = 22,
+  METADATA_CHANGE = 23,
+  BLOCK_THRESHOLD = 24,
+  MEMORY_FAILURE = 25,
+  MEMORY_DEVICE_SIZE_CHANGE = 26,
+}
+
+/** VIR_DOMAIN_EVENT_ID_LAST: one past the highest id libvirt 9 knows. */
+export const DOMAIN_EVENT_ID_LAST = 27;
+
+/**
+ * An event of any kind the drivers raise. Only the kinds some driver really produces have a
+ * shape here: lifecycle, reboot (QEMU's RESET) and job-completed (a finished save job).
+ */
+export type DomainEvent =
+  | ({ eventId: DomainEventId.LIFECYCLE } & DomainLifecycleEvent)
+  | { eventId: DomainEventId.REBOOT; domain: DomainRef }
+  | {
+      eventId: DomainEventId.JOB_COMPLETED;
+      domain: DomainRef;
+      /** The finished job's statistics, as virDomainGetJobStats with COMPLETED returns them. */
+      params: TypedParameter[];
+    };
+
+/** A callback registered for one event id; it receives only events of that id. */
+export type DomainEventCallback = (ev: DomainEvent) => void;

@@ -5,7 +5,8 @@ import '../drivers/builtin';
 import { canonicalUuid as formatUuid } from '../conf/uuid';
 import type { HypervisorDriver } from '../drivers/driver-table';
 import { registeredDrivers } from '../drivers/registry';
-import type { DomainEventType, DomainRef, NodeInfo, StoragePoolRef } from '../drivers/types';
+import { checkEventId } from '../drivers/common/event-hub';
+import { DomainEventId, type DomainEvent, type DomainRef, type NodeInfo, type SecurityModel, type StoragePoolRef } from '../drivers/types';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { moduleLogger } from '../util/logger';
 import type { TypedParamsInput } from '../util/typed-params';
@@ -29,12 +30,13 @@ export interface ConnectOpenOptions {
   readOnly?: boolean;
 }
 
+/** An event as delivered to public callbacks: the driver's event with a Domain handle. */
+export type DomainEventInfo<K extends DomainEventId = DomainEventId> = Extract<DomainEvent, { eventId: K }> extends never
+  ? { eventId: K; domain: Domain }
+  : Omit<Extract<DomainEvent, { eventId: K }>, 'domain'> & { domain: Domain };
+
 /** A lifecycle event as delivered to public callbacks. */
-export interface DomainLifecycleEventInfo {
-  domain: Domain;
-  event: DomainEventType;
-  detail: number;
-}
+export type DomainLifecycleEventInfo = DomainEventInfo<DomainEventId.LIFECYCLE>;
 
 /** A connection to a hypervisor driver. */
 export class Connect {
@@ -260,15 +262,24 @@ export class Connect {
     await dispatch(this.#core, spec, 'domainSaveImageDefineXML', (f, p) => f(p, dxml, flags));
   }
 
+  /** virNodeGetSecurityModel: the host's security driver (model "" or "none": none). */
+  async getSecurityModel(): Promise<SecurityModel> {
+    return dispatch(this.#core, this.spec('virNodeGetSecurityModel'), 'nodeGetSecurityModel', (f) => f());
+  }
+
   /**
-   * virConnectDomainEventRegisterAny for lifecycle events. Returns a callback id for
-   * domainEventDeregister. An exception thrown by `cb` is logged, never propagated into the driver.
+   * virConnectDomainEventRegisterAny: `cb` receives every event `eventId` (DomainEventId,
+   * libvirt's numbering) of `domain`, or of every domain when it is omitted. Every id libvirt
+   * defines is accepted; those no driver raises simply never arrive. Returns the callback id for
+   * domainEventDeregisterAny. An exception thrown by `cb` is logged, never propagated.
    */
-  async domainEventRegister(cb: (ev: DomainLifecycleEventInfo) => void): Promise<number> {
-    return dispatch(this.#core, this.spec('virConnectDomainEventRegisterAny'), 'connectDomainEventRegister', (f) =>
-      f((ev) => {
+  async domainEventRegisterAny<K extends DomainEventId>(eventId: K, cb: (ev: DomainEventInfo<K>) => void, domain?: Domain | null): Promise<number> {
+    const spec = this.spec('virConnectDomainEventRegisterAny', { prepare: () => checkEventId(eventId) });
+    const ref = domain ? domain.ref : null;
+    return dispatch(this.#core, spec, 'connectDomainEventRegisterAny', (f, id) =>
+      f(id, ref, (ev) => {
         try {
-          cb({ domain: this.domain(ev.domain), event: ev.event, detail: ev.detail });
+          cb({ ...ev, domain: this.domain(ev.domain) } as DomainEventInfo<K>);
         } catch (err) {
           log.warn({ err }, 'domain event callback threw');
         }
@@ -277,8 +288,18 @@ export class Connect {
   }
 
   /** virConnectDomainEventDeregisterAny. */
+  async domainEventDeregisterAny(callbackId: number): Promise<void> {
+    await dispatch(this.#core, this.spec('virConnectDomainEventDeregisterAny'), 'connectDomainEventDeregisterAny', (f) => f(callbackId));
+  }
+
+  /** Lifecycle events only: domainEventRegisterAny(DomainEventId.LIFECYCLE, cb). */
+  async domainEventRegister(cb: (ev: DomainLifecycleEventInfo) => void): Promise<number> {
+    return this.domainEventRegisterAny(DomainEventId.LIFECYCLE, cb);
+  }
+
+  /** Removes a callback of domainEventRegister (the same as domainEventDeregisterAny). */
   async domainEventDeregister(callbackId: number): Promise<void> {
-    await dispatch(this.#core, this.spec('virConnectDomainEventDeregisterAny'), 'connectDomainEventDeregister', (f) => f(callbackId));
+    await this.domainEventDeregisterAny(callbackId);
   }
 }
 

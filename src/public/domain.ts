@@ -2,14 +2,14 @@
  * The public domain handle (libvirt's virDomainPtr), object style as in libvirt-python/go.
  */
 import type { Duplex } from 'node:stream';
-import type { DomainInfo, DomainRef, DomainStateInfo, JobInfo, JobStats } from '../drivers/types';
+import type { DomainInfo, DomainRef, DomainStateInfo, JobInfo, JobStats, SecurityLabel } from '../drivers/types';
+import { ErrorCode, ErrorDomain } from '../util/error-codes';
+import { VirError } from '../util/vir-error';
 import type { TypedParamsInput } from '../util/typed-params';
 import type { DomainSaveParams, ParamsInput } from './param-types';
 import { dispatch, requireString, type ConnectionCore, type EntrySpec, type ExclusiveFlags } from './entry';
 import { SaveRestoreFlags } from './save-flags';
 import { DomainXMLFlags } from './flags';
-import { ErrorCode, ErrorDomain } from '../util/error-codes';
-import { VirError } from '../util/vir-error';
 import { validateParams } from './param-schemas';
 import { absolutePath } from './paths';
 
@@ -275,6 +275,30 @@ export class Domain {
     await dispatch(this.core, this.spec(flags ? 'virDomainAbortJobFlags' : 'virDomainAbortJob', { mutating: true, flags }), 'domainAbortJob', (f) =>
       f(this.#ref, flags),
     );
+  }
+
+  /** virDomainGetAutostart: true when the domain starts with the host (see the driver docs). */
+  async getAutostart(): Promise<boolean> {
+    return dispatch(this.core, this.spec('virDomainGetAutostart'), 'domainGetAutostart', (f) => f(this.#ref));
+  }
+
+  /** virDomainSetAutostart. */
+  async setAutostart(autostart: boolean): Promise<void> {
+    const spec = this.spec('virDomainSetAutostart', {
+      mutating: true,
+      prepare: () => {
+        if (typeof autostart !== 'boolean' && autostart !== 0 && autostart !== 1) {
+          throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.NONE, 'autostart in virDomainSetAutostart must be a boolean');
+        }
+        return !!autostart;
+      },
+    });
+    await dispatch(this.core, spec, 'domainSetAutostart', (f, on) => f(this.#ref, on));
+  }
+
+  /** virDomainGetSecurityLabel: the domain's label under the host's security model. */
+  async getSecurityLabel(): Promise<SecurityLabel> {
+    return dispatch(this.core, this.spec('virDomainGetSecurityLabel'), 'domainGetSecurityLabel', (f) => f(this.#ref));
   }
 
   /** For logs and debugging. */

@@ -19,7 +19,7 @@ describe('completion', () => {
 
   test("options of the command, without those already given", async () => {
     expect(await complete(src, 'domstate test --r')).toEqual([['--reason '], '--r']);
-    expect((await complete(src, 'list --all --a'))[0]).toEqual([]);
+    expect((await complete(src, 'list --all --a'))[0]).toEqual(['--autostart ']);
     expect((await complete(src, 'save test f --parallel-c'))[0]).toEqual(['--parallel-channels ', '--parallel-compression ']);
   });
 

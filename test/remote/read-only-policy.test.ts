@@ -58,6 +58,7 @@ function sampleArgs(file: string): Record<string, unknown> {
     DOMAIN_LOOKUP_BY_UUID: { uuid: dom.uuid },
     DOMAIN_RESUME: domOnly,
     DOMAIN_SUSPEND: domOnly,
+    DOMAIN_SET_AUTOSTART: { dom, autostart: true },
     DOMAIN_SHUTDOWN: domOnly,
     DOMAIN_SHUTDOWN_FLAGS: domFlags,
     DOMAIN_REBOOT: domFlags,

@@ -7,7 +7,7 @@ import {
 import { DomainEventHub } from '../../src/drivers/common/event-hub';
 import { resolveSaveOptions } from '../../src/drivers/common/save-options';
 import * as F from '../../src/drivers/common/save-flags';
-import { DomainEventType, JobOperation, JobType, type DomainLifecycleEvent } from '../../src/drivers/types';
+import { DomainEventId, DomainEventType, JobOperation, JobType, type DomainLifecycleEvent } from '../../src/drivers/types';
 import { ErrorCode, ErrorDomain } from '../../src/util/error-codes';
 import { TypedParamType, type TypedParameter } from '../../src/util/typed-params';
 import { VirError } from '../../src/util/vir-error';
@@ -153,14 +153,14 @@ describe('DomainEventHub', () => {
   test('delivers asynchronously, survives throwing callbacks, deregisters', async () => {
     const hub = new DomainEventHub(ErrorDomain.TEST);
     const seen: DomainLifecycleEvent[] = [];
-    const bad = hub.register(() => {
+    const bad = hub.register(DomainEventId.LIFECYCLE, null, () => {
       throw new Error('user bug');
     });
-    const good = hub.register((ev) => seen.push(ev));
+    const good = hub.register(DomainEventId.LIFECYCLE, null, (ev) => seen.push(ev as DomainLifecycleEvent));
     hub.emit({ domain: DOM, event: DomainEventType.STOPPED, detail: 4 });
     expect(seen).toEqual([]);
     await new Promise((r) => setImmediate(r));
-    expect(seen).toEqual([{ domain: DOM, event: DomainEventType.STOPPED, detail: 4 }]);
+    expect(seen).toEqual([{ eventId: DomainEventId.LIFECYCLE, domain: DOM, event: DomainEventType.STOPPED, detail: 4 }]);
     hub.deregister(bad);
     hub.deregister(good);
     expect(hub.size).toBe(0);

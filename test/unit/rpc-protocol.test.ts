@@ -51,9 +51,10 @@ const LISTED = [
  * DOMAIN_UNDEFINE_FLAGS, DOMAIN_DESTROY_FLAGS, CONNECT_GET_CAPABILITIES, DOMAIN_REBOOT,
  * DOMAIN_SHUTDOWN, DOMAIN_RESET, DOMAIN_SHUTDOWN_FLAGS, the SASL exchange (67-69),
  * CONNECT_LIST_ALL_STORAGE_POOLS and CONNECT_GET_DOMAIN_CAPABILITIES (virt-install's probes),
- * DOMAIN_MANAGED_SAVE_GET_XML_DESC / _DEFINE_XML.
+ * DOMAIN_MANAGED_SAVE_GET_XML_DESC / _DEFINE_XML, DOMAIN_SET_AUTOSTART and the reboot (319) and
+ * job-completed (363) event messages.
  */
-const SLOT_EXTRAS = [6, 231, 234, 7, 27, 33, 245, 258, 67, 68, 69, 281, 342, 388, 389];
+const SLOT_EXTRAS = [6, 231, 234, 7, 27, 33, 245, 258, 67, 68, 69, 281, 342, 388, 389, 29, 319, 363];
 
 describe('remote_protocol structures', () => {
   it('maps remote_uuid to the canonical lower-case string', () => {
@@ -167,7 +168,7 @@ describe('remote_protocol structures', () => {
     expect(body.length).toBe(4 + 8 + 8 + 4 + 8);
     expect(decodeRet(info, body).cpuTime).toBe(2n ** 60n);
     const label = REMOTE_PROCEDURES.DOMAIN_GET_SECURITY_LABEL;
-    expect(encodeRet(label, { label: '', enforcing: 0 })).toEqual(hex('00000001 00000000 00000000'));
+    expect(encodeRet(label, { label: '', enforcing: false })).toEqual(hex('00000001 00000000 00000000'));
     const auth = REMOTE_PROCEDURES.AUTH_LIST;
     expect(encodeRet(auth, { types: [0] })).toEqual(hex('00000001 00000000'));
     const open = REMOTE_PROCEDURES.CONNECT_OPEN;

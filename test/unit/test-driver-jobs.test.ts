@@ -2,9 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VIR_DOMAIN_JOB_STATS_COMPLETED, VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED } from '../../src/drivers/common/domain-job';
 import {
-  DomainEventType,
   DomainState,
-  EventDetail,
   JobOperation,
   JobType,
   RunningReason,
@@ -84,7 +82,7 @@ describe('jobs of the test driver (shared test:///default state)', () => {
     const conn = await openTest(SLOW);
     const dom = await conn.domainLookupByName('test');
     const events: DomainLifecycleEvent[] = [];
-    await conn.connectDomainEventRegister((e) => events.push(e));
+    await conn.connectDomainEventRegisterAny(0, null, (e) => events.push(e as DomainLifecycleEvent));
     const noJob = await rejection(conn.domainAbortJob(dom, 0));
     expect(noJob.message).toBe('Requested operation is not valid: no job is active on the domain');
     const sub = await tempDir('tdrv-abort');
@@ -102,10 +100,9 @@ describe('jobs of the test driver (shared test:///default state)', () => {
     expect(st.type).toBe(JobType.CANCELLED);
     expect(value(st.params, 'success')).toBe(false);
     await flushEvents();
-    expect(events.map((ev) => [ev.event, ev.detail])).toEqual([
-      [DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED],
-      [DomainEventType.RESUMED, EventDetail.resumed.UNPAUSED],
-    ]);
+    // The pause while writing is not announced (libvirt's test driver raises nothing for it), so
+    // neither is the resume after the abort.
+    expect(events).toEqual([]);
     // an abort keeps an earlier image at the same path intact
     await conn.domainSave(dom, file);
     await conn.domainRestore(file);

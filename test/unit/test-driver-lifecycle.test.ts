@@ -117,7 +117,7 @@ describe('test driver: lifecycle on a private fixture', () => {
   test('suspend / resume / destroy / create with reasons and events', async () => {
     const c = await openTest(`test://${fixture}`);
     const events: DomainLifecycleEvent[] = [];
-    const cb = await c.connectDomainEventRegister((ev) => events.push(ev));
+    const cb = await c.connectDomainEventRegisterAny(0, null, (ev) => events.push(ev as DomainLifecycleEvent));
     const dom = await c.domainLookupByName('test');
     await c.domainSuspend(dom);
     expect(await c.domainGetState(dom, 0)).toEqual({ state: DomainState.PAUSED, reason: PausedReason.USER });
@@ -145,8 +145,8 @@ describe('test driver: lifecycle on a private fixture', () => {
       [DomainEventType.STOPPED, EventDetail.stopped.DESTROYED],
       [DomainEventType.STARTED, EventDetail.started.BOOTED],
     ]);
-    await c.connectDomainEventDeregister(cb);
-    expect((await rejection(c.connectDomainEventDeregister(cb))).code).toBe(ErrorCode.INVALID_ARG);
+    await c.connectDomainEventDeregisterAny(cb);
+    expect((await rejection(c.connectDomainEventDeregisterAny(cb))).code).toBe(ErrorCode.INVALID_ARG);
     await c.connectClose();
   });
 
@@ -189,7 +189,7 @@ describe('test driver: shared default state', () => {
     await a.domainSuspend(dom);
     expect((await b.domainGetState(dom, 0)).state).toBe(DomainState.PAUSED);
     const seen: DomainLifecycleEvent[] = [];
-    await b.connectDomainEventRegister((e) => seen.push(e));
+    await b.connectDomainEventRegisterAny(0, null, (e) => seen.push(e as DomainLifecycleEvent));
     await a.domainResume(dom);
     await flushEvents();
     expect(seen.map((e) => e.event)).toEqual([DomainEventType.RESUMED]);

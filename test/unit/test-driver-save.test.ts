@@ -48,7 +48,7 @@ describe('save and restore through channels', () => {
   test.each([1, 2, 4])('%d channel(s): files, header, restore', async (n) => {
     const file = join(dir, `img-${n}`);
     const events: DomainLifecycleEvent[] = [];
-    await c.connectDomainEventRegister((e) => events.push(e));
+    await c.connectDomainEventRegisterAny(0, null, (e) => events.push(e as DomainLifecycleEvent));
     await c.domainSaveParams(dom, [s('file', file), i('parallel.channels', n)], 0);
     expect(await c.domainGetState(dom, 0)).toEqual({ state: DomainState.SHUTOFF, reason: ShutoffReason.SAVED });
     expect((await c.domainLookupByName('test')).id).toBe(-1);
@@ -83,8 +83,8 @@ describe('save and restore through channels', () => {
     expect(back.id).toBeGreaterThan(1);
     expect(await c.domainGetState(back, 0)).toEqual({ state: DomainState.RUNNING, reason: RunningReason.RESTORED });
     await flushEvents();
+    // As libvirt's test driver: no "suspended" while the image is written.
     expect(events.map((e) => [e.event, e.detail])).toEqual([
-      [DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED],
       [DomainEventType.STOPPED, EventDetail.stopped.SAVED],
       [DomainEventType.STARTED, EventDetail.started.RESTORED],
     ]);

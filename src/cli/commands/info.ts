@@ -2,7 +2,10 @@
  * Domain monitoring commands: list, dominfo, domstate, domid, domname, domuuid, dumpxml.
  */
 import { DomainXMLFlags, ListAllDomainsFlags } from '../../public/flags';
+import type { Connect } from '../../public/connect';
 import type { Domain } from '../../public/domain';
+import { ErrorCode } from '../../util/error-codes';
+import { isVirError } from '../../util/vir-error';
 import { formatTable, padRight, reasonName, stateName } from '../format';
 import { optBool, type CommandDef } from '../types';
 import { DOMAIN_OPT, domainOpt } from './common';
@@ -27,13 +30,15 @@ const list: CommandDef = {
     { name: 'all', type: 'bool', help: 'list inactive & active domains' },
     { name: 'transient', type: 'bool', help: 'list transient domains' },
     { name: 'persistent', type: 'bool', help: 'list persistent domains' },
-    // virsh's --with(out)-snapshot, --with(out)-checkpoint and --(no-)autostart: no API in tsvirt yet.
+    // virsh's --with(out)-snapshot and --with(out)-checkpoint: no API in tsvirt yet.
     { name: 'state-running', type: 'bool', help: 'list domains in running state' },
     { name: 'state-paused', type: 'bool', help: 'list domains in paused state' },
     { name: 'state-shutoff', type: 'bool', help: 'list domains in shutoff state' },
     { name: 'state-other', type: 'bool', help: 'list domains in other states' },
     { name: 'with-managed-save', type: 'bool', help: 'list domains with managed save state' },
     { name: 'without-managed-save', type: 'bool', help: 'list domains without managed save' },
+    { name: 'autostart', type: 'bool', help: 'list domains with autostart enabled' },
+    { name: 'no-autostart', type: 'bool', help: 'list domains with autostart disabled' },
     { name: 'uuid', type: 'bool', help: "list uuid's only" },
     { name: 'name', type: 'bool', help: 'list domain names only' },
     { name: 'id', type: 'bool', help: 'list domain IDs only' },
@@ -91,6 +96,8 @@ const LIST_FILTERS: ReadonlyArray<readonly [string, number]> = [
   ['state-other', ListAllDomainsFlags.OTHER],
   ['with-managed-save', ListAllDomainsFlags.MANAGEDSAVE],
   ['without-managed-save', ListAllDomainsFlags.NO_MANAGEDSAVE],
+  ['autostart', ListAllDomainsFlags.AUTOSTART],
+  ['no-autostart', ListAllDomainsFlags.NO_AUTOSTART],
 ];
 
 /** The domain's <title>, as virsh shows it in list --title (empty when there is none). */
@@ -101,6 +108,26 @@ function titleFromXml(xml: string): string {
 /** The guest OS type from the domain XML (virDomainGetOSType is not in tsvirt's API). */
 function osTypeFromXml(xml: string): string | undefined {
   return /<os\b[^>]*>[\s\S]*?<type\b[^>]*>([^<]*)<\/type>/.exec(xml)?.[1]?.trim();
+}
+
+/**
+ * dominfo's security lines as virsh prints them: nothing when the driver has no security model
+ * API, model and DOI when a model is set, and the label when the domain has one. Any other
+ * failure fails the command, as in virsh.
+ */
+async function securityLines(conn: Connect, dom: Domain, line: (label: string, value: string) => void): Promise<void> {
+  let model;
+  try {
+    model = await conn.getSecurityModel();
+  } catch (err) {
+    if (isVirError(err) && err.code === ErrorCode.NO_SUPPORT) return;
+    throw err;
+  }
+  if (model.model === '') return;
+  line('Security model:', model.model);
+  line('Security DOI:', model.doi);
+  const label = await dom.getSecurityLabel();
+  if (label.label !== '') line('Security label:', `${label.label} (${label.enforcing ? 'enforcing' : 'permissive'})`);
 }
 
 const dominfo: CommandDef = {
@@ -126,8 +153,11 @@ const dominfo: CommandDef = {
     line('Used memory:', `${info.memory} KiB`);
     const persistent = await dom.isPersistent().catch(() => undefined);
     line('Persistent:', persistent === undefined ? 'unknown' : persistent ? 'yes' : 'no');
+    const autostart = await dom.getAutostart().catch(() => undefined);
+    if (autostart !== undefined) line('Autostart:', autostart ? 'enable' : 'disable');
     const managed = await dom.hasManagedSaveImage().catch(() => undefined);
     if (managed !== undefined) line('Managed save:', managed ? 'yes' : 'no');
+    await securityLines(await ctx.connection(), dom, line);
   },
 };
 

@@ -19,6 +19,8 @@ export const ListAllDomainsFlags = {
   OTHER: 1 << 7,
   MANAGEDSAVE: 1 << 8,
   NO_MANAGEDSAVE: 1 << 9,
+  AUTOSTART: 1 << 10,
+  NO_AUTOSTART: 1 << 11,
 } as const;
 
 /** virDomainXMLFlags. */

@@ -126,6 +126,11 @@ export class ActiveJob {
     if (this.aborted) throw this.abortError();
   }
 
+  /** The statistics of the ended job, as virDomainGetJobStats with COMPLETED reports them. */
+  completedParams(): TypedParameter[] {
+    return recordParams(this.record, this.record.ended ?? Date.now(), true);
+  }
+
   /** Ends the job successfully. */
   complete(): void {
     this.finish(JobType.COMPLETED);

@@ -22,6 +22,8 @@ export interface DomainObj {
   reason: number;
   /** Runtime id, -1 when inactive. */
   id: number;
+  /** Started when the driver starts in a fresh boot (virDomainSetAutostart). */
+  autostart?: boolean;
 }
 
 /** Domains, ids, jobs and events of one driver instance. */
@@ -139,9 +141,13 @@ export class DomainRegistry<T extends DomainObj> {
 
   /**
    * virConnectListAllDomains: the domains matching every filter group set in `flags`
-   * (active/inactive, persistent/transient, state, managed save).
+   * (active/inactive, persistent/transient, state, managed save, autostart).
    */
-  async list(flags: number, hasManagedSave: (d: T) => boolean | Promise<boolean>): Promise<DomainRef[]> {
+  async list(
+    flags: number,
+    hasManagedSave: (d: T) => boolean | Promise<boolean>,
+    autostart: (d: T) => boolean = (d) => d.autostart === true,
+  ): Promise<DomainRef[]> {
     const L = ListAllDomainsFlags;
     const out: DomainRef[] = [];
     for (const d of this.domains) {
@@ -152,6 +158,7 @@ export class DomainRegistry<T extends DomainObj> {
         d.state === DomainState.RUNNING ? L.RUNNING : d.state === DomainState.PAUSED ? L.PAUSED : d.state === DomainState.SHUTOFF ? L.SHUTOFF : L.OTHER;
       if (flags & (L.RUNNING | L.PAUSED | L.SHUTOFF | L.OTHER) && !(flags & stateBit)) continue;
       if (flags & (L.MANAGEDSAVE | L.NO_MANAGEDSAVE) && !(flags & ((await hasManagedSave(d)) ? L.MANAGEDSAVE : L.NO_MANAGEDSAVE))) continue;
+      if (flags & (L.AUTOSTART | L.NO_AUTOSTART) && !(flags & (autostart(d) ? L.AUTOSTART : L.NO_AUTOSTART))) continue;
       out.push(this.ref(d));
     }
     return out;

@@ -16,6 +16,11 @@ export interface QemuProcess {
   stopping: boolean;
   /** A reboot is under way: the guest's next power-off is a reset, not the end (see power.ts). */
   fakeReboot?: boolean;
+  /**
+   * stop/cont commands of the driver in flight: their STOP/RESUME events are the driver's own
+   * (it reports the state change itself), any other STOP/RESUME came from elsewhere.
+   */
+  cpuCommands?: number;
 }
 
 /** One domain: what every driver tracks, plus its QEMU process and running job. */

@@ -25,7 +25,8 @@ import {
   VIR_DOMAIN_SAVE_RUNNING,
 } from '../common/save-flags';
 import type { HypervisorDriver } from '../driver-table';
-import type { DomainRef, JobInfo, JobStats, NodeInfo } from '../types';
+import type { DomainRef, JobInfo, JobStats, NodeInfo, SecurityLabel } from '../types';
+import { getAutostart, setAutostart } from './autostart';
 import * as life from './lifecycle';
 import { refuseIfMapped } from './instant-restore';
 import { restoreDomain } from './restore';
@@ -76,7 +77,7 @@ function invalid(detail: string): VirError {
  * one (and removes it, channel files included, once the guest runs), or with START_FORCE_BOOT
  * removes it and boots, as libvirt does.
  */
-async function startDomain(st: QemuDriverState, dom: DomainRef, flags: number): Promise<QemuDomain> {
+export async function startDomain(st: QemuDriverState, dom: DomainRef, flags: number): Promise<QemuDomain> {
   checkFlags(flags, 0x1f, 'qemuDomainCreateWithFlags', ErrorDomain.QEMU);
   const d = st.resolve(dom);
   if (st.isActive(d)) throw invalid('domain is already running');
@@ -145,6 +146,8 @@ class AutoDestroyList {
 export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOptions): HypervisorDriver {
   let closed = false;
   const autoDestroy = new AutoDestroyList(st);
+  /** This connection's event callbacks: dropped when it closes, as libvirt does. */
+  const callbackIds = new Set<number>();
 
   const save = async (dom: DomainRef, file: string | undefined, options: SaveOptions): Promise<void> => {
     let target = file;
@@ -181,6 +184,8 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
     async connectClose(): Promise<void> {
       if (closed) return;
       closed = true;
+      for (const id of callbackIds) st.events.deregister(id);
+      callbackIds.clear();
       // Before the monitors close: destroying needs them.
       await autoDestroy.run();
       await releaseState(st);
@@ -281,7 +286,26 @@ export function createQemuDriver(st: QemuDriverState, opts: QemuConnectionOption
       st.resolve(dom);
       st.jobs.abort(dom);
     },
-    connectDomainEventRegister: async (cb) => st.events.register(cb),
-    connectDomainEventDeregister: async (id) => st.events.deregister(id),
+    async connectDomainEventRegisterAny(eventId, dom, cb): Promise<number> {
+      if (dom) st.resolve(dom);
+      const id = st.events.register(eventId, dom, cb);
+      callbackIds.add(id);
+      return id;
+    },
+    async connectDomainEventDeregisterAny(id): Promise<void> {
+      if (!callbackIds.has(id)) {
+        throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.QEMU, `could not find event callback ${id} for deletion`);
+      }
+      st.events.deregister(id);
+      callbackIds.delete(id);
+    },
+    domainGetAutostart: async (dom) => getAutostart(st, st.resolve(dom)),
+    domainSetAutostart: async (dom, on) => setAutostart(st, dom, on),
+    // No security driver: libvirt's QEMU driver with security_driver = "none" reports this.
+    nodeGetSecurityModel: async () => ({ model: 'none', doi: '0' }),
+    async domainGetSecurityLabel(dom): Promise<SecurityLabel> {
+      st.resolve(dom);
+      return { label: '', enforcing: false };
+    },
   };
 }

@@ -3,13 +3,16 @@
  * `qemu:///system` (root only). Each open reconciles the process-wide state with the config and
  * status files on disk, so guests started by other (or dead) tsvirt processes are found again.
  *
+ * The first open of a boot starts the autostart domains (autostart.ts).
+ *
  * URI query options: `save_max_bandwidth=BYTES` caps QEMU's migration bandwidth during saves
  * (a test aid: it makes the save of a small guest slow enough to watch and abort).
  */
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ConnectionDriver, OpenResult } from '../connection-driver';
-import { createQemuDriver } from './driver';
+import { autostartOnce } from './autostart';
+import { createQemuDriver, startDomain } from './driver';
 import { sessionPaths, systemPaths } from './paths';
 import { reconcileRunDir } from './reconnect';
 import { releaseState, sharedState } from './state';
@@ -44,6 +47,7 @@ export const qemuConnectionDriver: ConnectionDriver = {
     try {
       if (fresh) state.loadConfigs();
       await reconcileRunDir(state);
+      if (fresh) await autostartOnce(state, (ref) => startDomain(state, ref, 0));
     } catch (err) {
       await releaseState(state);
       throw err;

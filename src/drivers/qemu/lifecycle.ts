@@ -34,6 +34,7 @@ import { buildQemuCommand } from './command-line';
 import { applyQemuDefaults } from './domain-defaults';
 import { dropGeneratedTapNames } from './tap-devices';
 import { applyChannelPaths, recordLiveDetails } from './live-xml';
+import { getAutostart } from './autostart';
 
 function invalid(detail: string, domain = ErrorDomain.QEMU): VirError {
   return VirError.report(ErrorCode.OPERATION_INVALID, domain, detail);
@@ -143,9 +144,23 @@ export async function spawnGuest(st: QemuDriverState, d: QemuDomain, opts: Launc
   return launched.qmp;
 }
 
+/**
+ * Sends `stop` or `cont` as the driver's own command: the STOP/RESUME event it causes is not
+ * mistaken for a pause or resume from elsewhere (see QemuDriverState.watchMonitor).
+ */
+export async function cpuCommand(d: QemuDomain, cmd: 'stop' | 'cont', qmp: QmpClient = monitorOf(d)): Promise<void> {
+  const proc = d.proc;
+  if (proc) proc.cpuCommands = (proc.cpuCommands ?? 0) + 1;
+  try {
+    await qmp.execute(cmd);
+  } finally {
+    if (proc) proc.cpuCommands = (proc.cpuCommands ?? 1) - 1;
+  }
+}
+
 /** Runs the vCPUs with `cont`; RUNNING with `reason`. */
 export async function startCpus(st: QemuDriverState, d: QemuDomain, reason: RunningReason): Promise<void> {
-  await monitorOf(d).execute('cont');
+  await cpuCommand(d, 'cont');
   d.state = DomainState.RUNNING;
   d.reason = reason;
   st.persistStatus(d);
@@ -249,7 +264,7 @@ export async function suspend(st: QemuDriverState, ref: DomainRef): Promise<void
   requireActive(st, d);
   requireNoJob(st, d);
   if (d.state === DomainState.PAUSED) return;
-  await monitorOf(d).execute('stop');
+  await cpuCommand(d, 'stop');
   d.state = DomainState.PAUSED;
   d.reason = PausedReason.USER;
   st.persistStatus(d);
@@ -302,5 +317,9 @@ export function getXMLDesc(st: QemuDriverState, ref: DomainRef, flags: number): 
 /** virConnectListAllDomains with libvirt's filter groups. */
 export function listAll(st: QemuDriverState, flags: number): Promise<DomainRef[]> {
   checkFlags(flags, 0x3fff, 'qemuConnectListAllDomains', ErrorDomain.QEMU);
-  return st.list(flags, (d) => existsSync(st.managedSavePath(d)));
+  return st.list(
+    flags,
+    (d) => existsSync(st.managedSavePath(d)),
+    (d) => getAutostart(st, d),
+  );
 }

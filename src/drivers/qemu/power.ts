@@ -12,7 +12,7 @@ import { checkFlags } from '../common/check-flags';
 import { PowerFlags } from '../common/domain-flags';
 import type { DomainRef } from '../types';
 import type { QemuDomain } from './domain-obj';
-import { monitorOf, requireActive, requireNoJob } from './lifecycle';
+import { cpuCommand, monitorOf, requireActive, requireNoJob } from './lifecycle';
 import type { QemuDriverState } from './state';
 
 const log = moduleLogger('qemu-power');
@@ -57,7 +57,7 @@ export async function reboot(st: QemuDriverState, ref: DomainRef, flags: number)
     void (async () => {
       await qmp.execute('system_reset');
       await qmp.execute('set-action', { shutdown: 'poweroff' });
-      await qmp.execute('cont');
+      await cpuCommand(d, 'cont', qmp);
     })().catch((err) => log.warn({ domain: d.def.name, err: (err as Error).message }, 'fake reboot did not complete'));
   };
   if (d.proc) d.proc.fakeReboot = true;

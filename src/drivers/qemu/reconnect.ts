@@ -16,6 +16,7 @@ import { identityAlive, processAlive, processCmdline, terminateProcess } from '.
 import type { QemuDriverState } from './state';
 import { readStatus, removeStatus, type SaveInProgress, type StatusRecord } from './status-file';
 import type { QmpClient } from './qmp';
+import { cpuCommand } from './lifecycle';
 
 const log = moduleLogger('qemu-reconnect');
 
@@ -97,7 +98,7 @@ async function undoOrphanSave(st: QemuDriverState, d: QemuDomain, rec: StatusRec
   removeWriterFiles(st, d.def.uuid);
   d.save = undefined;
   if (save.wasRunning) {
-    await qmp.execute('cont');
+    await cpuCommand(d, 'cont', qmp);
     d.state = DomainState.RUNNING;
     d.reason = RunningReason.SAVE_CANCELED;
   } else {

@@ -27,7 +27,7 @@ import { DomainEventType, DomainState, EventDetail, JobOperation, PausedReason, 
 import { capabilitiesFor } from './capabilities';
 import type { QemuDomain } from './domain-obj';
 import { acquireDomainLock, type DomainLock } from './domain-lock';
-import { monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
+import { cpuCommand, monitorOf, requireActive, startCpus, stopGuest } from './lifecycle';
 import { MigrationProgress, migrationFailed, setMigrationCapabilities, setMigrationParameters, waitMigrationEnd } from './migration';
 import { runFiles } from './paths';
 import { hasSharedRamFile, ramBackendMatcher } from './command-line';
@@ -138,7 +138,7 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     d.save = { file: target.finalPath, tempFile: target.tempPath, wasRunning, ownerPid: process.pid, ownerStart: selfIdentity().start, extraFiles: pipeline.outputs?.() };
 
     if (wasRunning) {
-      await qmp.execute('stop');
+      await cpuCommand(d, 'stop', qmp);
       pausedBySave = true;
       d.state = DomainState.PAUSED;
       d.reason = PausedReason.SAVE;
@@ -193,6 +193,8 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     d.job = undefined;
     d.save = undefined;
     await stopGuest(st, d, ShutoffReason.SAVED, EventDetail.stopped.SAVED);
+    // After "stopped (saved)", as libvirt orders the two.
+    st.emitJobCompleted(d, job);
   } catch (err) {
     progress?.stop();
     const e = VirError.from(err, ErrorDomain.QEMU);

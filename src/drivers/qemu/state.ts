@@ -9,7 +9,8 @@ import { formatDomainXML, parseDomainXML, type DomainDef } from '../../conf/doma
 import { ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
 import { DomainRegistry } from '../common/domain-registry';
-import { DomainEventType, DomainState, EventDetail, ShutoffReason } from '../types';
+import type { ActiveJob } from '../common/domain-job';
+import { DomainEventId, DomainEventType, DomainState, EventDetail, PausedReason, RunningReason, ShutoffReason } from '../types';
 import type { QemuDomain, QemuProcess } from './domain-obj';
 import type { QmpClient, QmpEvent } from './qmp';
 import { runFiles, type QemuPaths } from './paths';
@@ -64,9 +65,15 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     renameSync(tmp, path);
   }
 
-  /** Removes a persistent config. */
+  /** The autostart link of a persistent config (see autostart.ts). */
+  autostartPath(name: string): string {
+    return join(this.paths.configDir, 'autostart', `${name}.xml`);
+  }
+
+  /** Removes a persistent config, and its autostart mark as libvirt does on undefine. */
   deleteConfig(name: string): void {
     rmSync(this.configPath(name), { force: true });
+    rmSync(this.autostartPath(name), { force: true });
   }
 
   /** The managed save image of a domain. */
@@ -129,17 +136,40 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     });
   }
 
-  /** Hooks QMP events of a guest's monitor to state changes and lifecycle events. */
+  /**
+   * Hooks QMP events of a guest's monitor to state changes and domain events, as libvirt's QEMU
+   * driver does: SHUTDOWN -> lifecycle "shutdown" (then "stopped" when QEMU ends), RESET ->
+   * reboot, and STOP/RESUME the driver did not ask for (a monitor command, a guest error) ->
+   * suspended/resumed.
+   */
   watchMonitor(d: QemuDomain, qmp: QmpClient): void {
     qmp.on('event', (ev: QmpEvent) => {
-      if (ev.event === 'SHUTDOWN' && d.proc?.fakeReboot) {
-        // A reboot's power-off: power.ts resets and resumes the guest, which keeps running.
-        d.proc.fakeReboot = false;
-        return;
-      }
-      if (ev.event === 'SHUTDOWN' && d.proc?.qmp === qmp && !d.proc.stopping) {
-        d.proc.stopping = true;
-        this.markStopped(d, ShutoffReason.SHUTDOWN, EventDetail.stopped.SHUTDOWN);
+      const mine = d.proc?.qmp === qmp;
+      switch (ev.event) {
+        case 'SHUTDOWN':
+          if (d.proc?.fakeReboot) {
+            // A reboot's power-off: power.ts resets and resumes the guest, which keeps running.
+            d.proc.fakeReboot = false;
+            return;
+          }
+          if (!mine || d.proc!.stopping) return;
+          this.emit(d, DomainEventType.SHUTDOWN, shutdownDetail(ev));
+          d.proc!.stopping = true;
+          this.markStopped(d, ShutoffReason.SHUTDOWN, EventDetail.stopped.SHUTDOWN);
+          return;
+        case 'RESET':
+          if (mine) this.events.raise({ eventId: DomainEventId.REBOOT, domain: this.ref(d) });
+          return;
+        case 'STOP':
+          if (mine && !d.proc!.cpuCommands && !d.proc!.fakeReboot && d.state === DomainState.RUNNING) {
+            this.changeCpuState(d, DomainState.PAUSED, PausedReason.UNKNOWN, DomainEventType.SUSPENDED, EventDetail.suspended.PAUSED);
+          }
+          return;
+        case 'RESUME':
+          if (mine && !d.proc!.cpuCommands && d.state === DomainState.PAUSED) {
+            this.changeCpuState(d, DomainState.RUNNING, RunningReason.UNPAUSED, DomainEventType.RESUMED, EventDetail.resumed.UNPAUSED);
+          }
+          return;
       }
     });
     qmp.on('closed', () => {
@@ -148,6 +178,18 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
       log.warn({ domain: d.def.name }, 'QEMU monitor closed unexpectedly');
       this.markStopped(d, ShutoffReason.CRASHED, EventDetail.stopped.FAILED);
     });
+  }
+
+  private changeCpuState(d: QemuDomain, state: DomainState, reason: number, event: DomainEventType, detail: number): void {
+    d.state = state;
+    d.reason = reason;
+    this.persistStatus(d);
+    this.emit(d, event, detail);
+  }
+
+  /** Raises job-completed for a job that just finished successfully, with its statistics. */
+  emitJobCompleted(d: QemuDomain, job: ActiveJob): void {
+    this.events.raise({ eventId: DomainEventId.JOB_COMPLETED, domain: this.ref(d), params: job.completedParams() });
   }
 
   /**
@@ -169,6 +211,12 @@ export class QemuDriverState extends DomainRegistry<QemuDomain> {
     if (d.persistent) writeFileSync(files.shutoff, `${reason}\n`, { mode: 0o600 });
     this.events.emit({ domain: ev, event: DomainEventType.STOPPED, detail });
   }
+}
+
+/** The "shutdown" event detail of a QMP SHUTDOWN: who asked, when QEMU says (guest: true/false). */
+function shutdownDetail(ev: QmpEvent): number {
+  if (typeof ev.data?.guest !== 'boolean') return EventDetail.shutdown.FINISHED;
+  return ev.data.guest ? EventDetail.shutdown.GUEST : EventDetail.shutdown.HOST;
 }
 
 /** The recorded reason an inactive domain stopped, or UNKNOWN. */

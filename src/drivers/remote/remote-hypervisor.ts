@@ -5,9 +5,12 @@
  * Argument checks already ran in the caller's public layer; the daemon runs them again.
  */
 import type { HypervisorDriver } from '../driver-table';
-import type { DomainEventCallback, DomainRef, StoragePoolRef } from '../types';
+import type { DomainEvent, DomainEventCallback, DomainEventId, DomainRef, StoragePoolRef } from '../types';
+import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { moduleLogger } from '../../util/logger';
+import { VirError } from '../../util/vir-error';
 import { decodeArgs } from '../../remote/protocol/procedure';
+import { eventCodecByProcedure } from '../../remote/protocol/procedures-events';
 import { REMOTE_PROCEDURES as P } from '../../remote/protocol/table';
 import { installGeneratedSlots } from './generated-stubs';
 import type { RpcClient } from './rpc-client';
@@ -34,12 +37,14 @@ export class RemoteHypervisor implements HypervisorDriver {
   }
 
   private onEvent(proc: number, body: Buffer): void {
-    if (proc !== P.DOMAIN_EVENT_CALLBACK_LIFECYCLE.number) return;
+    const codec = eventCodecByProcedure(proc);
+    if (!codec) return;
     try {
-      const m = decodeArgs(P.DOMAIN_EVENT_CALLBACK_LIFECYCLE, body);
-      this.callbacks.get(m.callbackID)?.({ domain: m.msg.dom, event: m.msg.event, detail: m.msg.detail });
+      const { callbackID, event } = codec.fromWire(decodeArgs(codec.proc, body));
+      // The wire's event is the driver layer's DomainEvent of the same id, field for field.
+      this.callbacks.get(callbackID)?.(event as DomainEvent);
     } catch (err) {
-      log.warn({ err }, 'malformed lifecycle event ignored');
+      log.warn({ err, proc }, 'malformed event message ignored');
     }
   }
 
@@ -61,12 +66,17 @@ export class RemoteHypervisor implements HypervisorDriver {
     return (await this.rpc.call(P.CONNECT_LIST_ALL_STORAGE_POOLS, { need_results: 1, flags })).pools;
   }
 
-  async connectDomainEventRegister(cb: DomainEventCallback): Promise<number> {
-    const { callbackID } = await this.rpc.call(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: 0, dom: null });
+  async connectDomainEventRegisterAny(eventId: DomainEventId, dom: DomainRef | null, cb: DomainEventCallback): Promise<number> {
+    const filter = dom ? { name: dom.name, uuid: dom.uuid, id: dom.id } : null;
+    const { callbackID } = await this.rpc.call(P.CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, { eventID: eventId, dom: filter });
     this.callbacks.set(callbackID, cb);
     return callbackID;
   }
-  async connectDomainEventDeregister(callbackId: number): Promise<void> {
+  async connectDomainEventDeregisterAny(callbackId: number): Promise<void> {
+    // As libvirt's client: an id this connection never got is refused before the daemon is asked.
+    if (!this.callbacks.has(callbackId)) {
+      throw VirError.report(ErrorCode.INVALID_ARG, ErrorDomain.REMOTE, `could not find event callback ${callbackId} for deletion`);
+    }
     await this.rpc.call(P.CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, { callbackID: callbackId });
     this.callbacks.delete(callbackId);
   }

@@ -21,12 +21,15 @@ import { resolveSaveOptions } from '../common/save-options';
 import type { HypervisorDriver } from '../driver-table';
 import type {
   DomainEventCallback,
+  DomainEventId,
   DomainInfo,
   DomainRef,
   DomainStateInfo,
   JobInfo,
   JobStats,
   NodeInfo,
+  SecurityLabel,
+  SecurityModel,
 } from '../types';
 import * as life from './lifecycle';
 import { createDomain, hasManagedSave, managedSave, managedSaveDefineXML, managedSaveGetXMLDesc, managedSaveRemove } from './managed-save';
@@ -322,15 +325,16 @@ export class TestConnection implements HypervisorDriver {
     this.state.jobs.abort(this.state.ref(d));
   }
 
-  /** virConnectDomainEventRegisterAny (lifecycle). */
-  async connectDomainEventRegister(cb: DomainEventCallback): Promise<number> {
-    const id = this.state.events.register(cb);
+  /** virConnectDomainEventRegisterAny. */
+  async connectDomainEventRegisterAny(eventId: DomainEventId, dom: DomainRef | null, cb: DomainEventCallback): Promise<number> {
+    if (dom) this.state.resolve(dom);
+    const id = this.state.events.register(eventId, dom, cb);
     this.callbackIds.add(id);
     return id;
   }
 
   /** virConnectDomainEventDeregisterAny: only this connection's callbacks. */
-  async connectDomainEventDeregister(callbackId: number): Promise<void> {
+  async connectDomainEventDeregisterAny(callbackId: number): Promise<void> {
     if (!this.callbackIds.has(callbackId)) {
       throw VirError.report(
         ErrorCode.INVALID_ARG,
@@ -340,5 +344,29 @@ export class TestConnection implements HypervisorDriver {
     }
     this.state.events.deregister(callbackId);
     this.callbackIds.delete(callbackId);
+  }
+
+  /** virDomainGetAutostart. */
+  async domainGetAutostart(dom: DomainRef): Promise<boolean> {
+    return this.state.resolve(dom).autostart === true;
+  }
+
+  /**
+   * virDomainSetAutostart: kept in memory. libvirt 9's test driver sets it on transient domains
+   * too (only QEMU refuses them), and so does this one.
+   */
+  async domainSetAutostart(dom: DomainRef, autostart: boolean): Promise<void> {
+    this.state.resolve(dom).autostart = autostart;
+  }
+
+  /** virNodeGetSecurityModel: libvirt's test driver reports a fixed "testSecurity" model. */
+  async nodeGetSecurityModel(): Promise<SecurityModel> {
+    return { model: 'testSecurity', doi: '' };
+  }
+
+  /** virDomainGetSecurityLabel: "libvirt-test", enforcing, while the domain runs. */
+  async domainGetSecurityLabel(dom: DomainRef): Promise<SecurityLabel> {
+    const d = this.state.resolve(dom);
+    return this.state.isActive(d) ? { label: 'libvirt-test', enforcing: true } : { label: '', enforcing: false };
   }
 }

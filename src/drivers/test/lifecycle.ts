@@ -165,6 +165,6 @@ export function getXMLDesc(state: TestState, ref: DomainRef, flags: number): str
 
 /** virConnectListAllDomains with libvirt's filter groups. */
 export async function listAll(state: TestState, flags: number): Promise<DomainRef[]> {
-  checkFlags(flags, 0x3ff, 'testConnectListAllDomains', ErrorDomain.TEST);
+  checkFlags(flags, 0xfff, 'testConnectListAllDomains', ErrorDomain.TEST);
   return state.list(flags, (d) => hasManagedSaveFile(state, d));
 }

@@ -76,7 +76,7 @@ export async function createDomain(ctx: TestContext, ref: DomainRef, flags: numb
       await removeSaveImageFiles(path, ErrorDomain.TEST);
     } else {
       const opts = resolveSaveOptions([], flags & CreateFlags.START_PAUSED ? VIR_DOMAIN_SAVE_PAUSED : 0, ErrorDomain.TEST);
-      const started = await restoreImage(ctx, path, opts);
+      const started = await restoreImage(ctx, path, opts, true);
       await removeSaveImageFiles(path, ErrorDomain.TEST);
       return started;
     }

@@ -30,8 +30,9 @@ function alreadyActive(name: string): VirError {
  * Restores the image at `path`: header checks with libvirt's messages, manifest and data
  * verification (job 'domain restore'), then the domain runs ("running (restored)", new id) or
  * stays paused per was_running and the RUNNING / PAUSED flags. Nothing on disk changes.
+ * `managedStart`: a start from the managed image (announced as a boot, as libvirt's test driver does).
  */
-export async function restoreImage(ctx: TestContext, path: string, opts: SaveOptions): Promise<DomainRef> {
+export async function restoreImage(ctx: TestContext, path: string, opts: SaveOptions, managedStart = false): Promise<DomainRef> {
   const { state } = ctx;
   const info = await readSaveImageHeader(path, ErrorDomain.TEST);
   let def = parseDomainXML(info.xml);
@@ -86,7 +87,9 @@ export async function restoreImage(ctx: TestContext, path: string, opts: SaveOpt
   const run = opts.runningOverride ? opts.runningOverride === 'running' : info.header.wasRunning;
   if (run) {
     state.start(dom, RunningReason.RESTORED);
-    state.emit(dom, DomainEventType.STARTED, EventDetail.started.RESTORED);
+    // libvirt's test driver announces a start from the managed image as a boot; event clients
+    // compare the two drivers line by line. The state keeps tsvirt's "restored" reason.
+    state.emit(dom, DomainEventType.STARTED, managedStart ? EventDetail.started.BOOTED : EventDetail.started.RESTORED);
   } else {
     // libvirt leaves a paused restore in reason "migration" (the incoming stream paused it).
     state.start(dom, PausedReason.MIGRATION, DomainState.PAUSED);

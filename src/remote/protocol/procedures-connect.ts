@@ -105,7 +105,7 @@ export const CONNECT_PROCEDURES = {
       { model: xdr.charString(REMOTE_SECURITY_MODEL_MAX), doi: xdr.charString(REMOTE_SECURITY_DOI_MAX) },
       'remote_node_get_security_model_ret',
     ),
-    HIGH,
+    all(HIGH, maps('nodeGetSecurityModel', 'connect.getSecurityModel', [], '*')),
   ),
   CONNECT_IS_SECURE: proc(149, 'CONNECT_IS_SECURE', xdr.xvoid, s({ secure: xdr.int }, 'remote_connect_is_secure_ret'), HIGH),
   CONNECT_GET_LIB_VERSION: proc(
