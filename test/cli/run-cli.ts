@@ -38,6 +38,8 @@ export function tsvirsh(args: readonly string[], opts: { input?: string; env?: N
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ stdout, stderr, code }));
+    // A command that exits before reading stdin closes the pipe (EPIPE): not the command's error.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

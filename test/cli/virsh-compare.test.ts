@@ -57,7 +57,9 @@ function run(cmd: string, args: readonly string[], input?: string): Promise<CliR
     const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: dir };
     for (const k of ['LIBVIRT_DEFAULT_URI', 'VIRSH_DEFAULT_CONNECT_URI', 'TSVIRT_DEFAULT_URI']) delete env[k];
     const child = spawn(cmd, args, { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    // A command string given on the command line reads no stdin; an empty one ends at once.
+    // A command string given on the command line reads no stdin; an empty one ends at once. A
+    // process that exits first closes the pipe under us (EPIPE): not an error of the command.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
