@@ -7,7 +7,7 @@
  *
  * virt-install needs an OS name since 4.0; `--osinfo detect=on,require=off` gives its generic
  * defaults (i440fx, e1000, ICH9 USB), the same against libvirtd; `--osinfo linux2022` its modern
- * ones (virtio, xHCI, a guest agent channel) on a `--machine pc`, the second and last guest.
+ * ones (virtio, xHCI, a guest agent channel) on q35, the second and last guest.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -60,10 +60,10 @@ describe('virt-install through tsvirtd (QEMU driver)', () => {
     expect((await virsh('list', '--all', '--name')).stdout.trim()).toBe('');
   }, 240000);
 
-  it('with a modern OS (--osinfo linux2022) on an i440fx machine: virtio devices, xHCI and the guest agent channel', async () => {
-    // --machine pc: for linux2022 virt-install would pick q35, which tsvirt's QEMU driver does not run yet.
-    const r = await virtInstall(['--name', 'vi3', '--install', 'no_install=yes', '--disk', 'none', '--machine', 'pc', ...COMMON.slice(0, -2), '--osinfo', 'linux2022']);
+  it('with a modern OS (--osinfo linux2022), on the q35 machine virt-install picks: virtio devices, xHCI and the guest agent channel', async () => {
+    const r = await virtInstall(['--name', 'vi3', '--install', 'no_install=yes', '--disk', 'none', ...COMMON.slice(0, -2), '--osinfo', 'linux2022']);
     expect({ code: r.code, stderr: r.stderr.split('\n').filter((l) => l.startsWith('ERROR')) }).toEqual({ code: 0, stderr: [] });
+    expect((await virsh('dumpxml', '--inactive', 'vi3')).stdout).toMatch(/<type arch='x86_64' machine='pc-q35-[\d.]+'>hvm<\/type>/);
     expect((await virsh('list')).stdout).toMatch(/^\s*\d+\s+vi3\s+running\s*$/m);
     // The agent's socket, which virt-install leaves to the driver, is where the live XML says.
     const live = (await virsh('dumpxml', 'vi3')).stdout;
