@@ -32,13 +32,7 @@ fi
 
 work="$(mktemp -d "$out/.unpack.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-specs=()
-for p in "${pkgs[@]}"; do
-  v="$(backports_candidate "$p")"
-  [ -n "$v" ] || { echo "setup-libvirt11: $backports_suite has no $p" >&2; exit 1; }
-  specs+=("$p=$v")
-done
-backports_unpack "$work/root" "${specs[@]}"
+backports_unpack "$work/root" "${pkgs[@]}"
 
 # Its other shared libraries come from Debian 12 itself.
 lib="$work/root/usr/lib/x86_64-linux-gnu"

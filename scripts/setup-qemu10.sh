@@ -32,13 +32,7 @@ fi
 
 work="$(mktemp -d "$out/.unpack.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-specs=()
-for p in "${pkgs[@]}"; do
-  v="$(backports_candidate "$p")"
-  [ -n "$v" ] || { echo "setup-qemu10: $backports_suite has no $p" >&2; exit 1; }
-  specs+=("$p=$v")
-done
-backports_unpack "$work/root" "${specs[@]}"
+backports_unpack "$work/root" "${pkgs[@]}"
 [ -x "$work/root/usr/bin/qemu-system-x86_64" ] || { echo "setup-qemu10: the packages held no qemu-system-x86_64" >&2; exit 1; }
 
 # Its shared libraries come from Debian 12 itself; install any the system lacks.

@@ -5,8 +5,8 @@
 # backports_source          adds the bookworm-backports apt source (root only) unless apt
 #                           already knows a backports version of $1; priority 100, so apt never
 #                           takes from it unless asked
-# backports_unpack OUT P... downloads packages P (NAME=VERSION) and unpacks them all with
-#                           `dpkg -x` into the new folder OUT (removed first)
+# backports_unpack OUT P... downloads the backports version of each package P and unpacks them
+#                           all with `dpkg -x` into the new folder OUT (removed first)
 backports_suite=bookworm-backports
 
 backports_candidate() {
@@ -38,11 +38,17 @@ SRC
 }
 
 backports_unpack() {
-  local dest="$1" fetch deb
+  local dest="$1" fetch deb p v
   shift
+  local specs=()
+  for p in "$@"; do
+    v="$(backports_candidate "$p")"
+    [ -n "$v" ] || { echo "$backports_suite has no $p" >&2; return 1; }
+    specs+=("$p=$v")
+  done
   fetch="$(mktemp -d "$(dirname "$dest")/.fetch.XXXXXX")"
   chmod 755 "$fetch"   # apt's _apt user writes the downloads
-  (cd "$fetch" && apt-get download -qq "$@" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+  (cd "$fetch" && apt-get download -qq "${specs[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
   rm -rf "$dest"
   mkdir "$dest"
   for deb in "$fetch"/*.deb; do dpkg -x "$deb" "$dest"; done
