@@ -20,12 +20,15 @@ tsvirt_cache_dir qemu10 "${TSVIRT_QEMU10_DIR:-}"
 # shellcheck source=lib/backports.sh
 . "$(dirname "$0")/lib/backports.sh"
 
-pkgs=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
+# Every package of its modules too: QEMU looks for a module in QEMU_MODULE_DIR (tsvirt points it
+# at this tree) and then in the system's module dir, whose modules (QEMU 7.2's) it refuses; one
+# missing here made QEMU 10 abort when it loaded all modules (qom-list-types).
+pkgs=(qemu-system-x86 qemu-system-common qemu-system-data seabios qemu-system-gui qemu-system-modules-opengl qemu-system-modules-spice qemu-block-extra)
 backports_source qemu-system-x86
 version="$(backports_candidate qemu-system-x86)"
 
 bin="$out/root/usr/bin/qemu-system-x86_64"
-if [ -f "$out/qemu10.env" ] && grep -qxF "VERSION=$version" "$out/qemu10.env" && [ -x "$bin" ]; then
+if [ -f "$out/qemu10.env" ] && grep -qxF "VERSION=$version" "$out/qemu10.env" && grep -qxF "PACKAGES=${pkgs[*]}" "$out/qemu10.env" && [ -x "$bin" ]; then
   echo "$bin"
   exit 0
 fi
@@ -45,5 +48,5 @@ fi
 
 rm -rf "$out/root"
 mv "$work/root" "$out/root"
-printf 'QEMU=%s\nVERSION=%s\n' "$bin" "$version" > "$out/qemu10.env"
+printf 'QEMU=%s\nVERSION=%s\nPACKAGES=%s\n' "$bin" "$version" "${pkgs[*]}" > "$out/qemu10.env"
 echo "$bin"

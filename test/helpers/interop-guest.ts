@@ -100,3 +100,28 @@ export async function expectContinued(pid: number, before: { hash: string; count
   if (c < before.counter) throw new Error(`QEMU ${pid}: counter ${c} is behind the saved ${before.counter}`);
   await expectCounting(pid, c);
 }
+
+/**
+ * libvirt's side of a "libvirt saves" case: defines and starts guest `name` from `xml` on `lv`,
+ * fills its test region while paused, then `virsh save NAME FILE ...saveArgs`. Returns the image
+ * and what the restored guest must show.
+ */
+export async function libvirtSavedGuest(lv: QemuLibvirtd, dir: string, name: string, xml: string, saveArgs: string[] = []): Promise<{ file: string; before: { hash: string; counter: number } }> {
+  const xmlFile = path.join(dir, `${name}.xml`);
+  fs.writeFileSync(xmlFile, xml);
+  await virshOf(lv, 'define', xmlFile);
+  await virshOf(lv, 'start', name);
+  const pid = libvirtQemuPid(name);
+  await expectCounting(pid, 0);
+  const before = await fillWhilePaused(() => virshOf(lv, 'suspend', name), () => virshOf(lv, 'resume', name), pid);
+  const file = path.join(dir, `${name}.save`);
+  await virshOf(lv, 'save', name, file, ...saveArgs);
+  return { file, before };
+}
+
+/** Destroys and (when persistent) undefines a guest tsvirt restored; a restored guest is transient. */
+export async function removeRestored(dom: { isPersistent(): Promise<boolean>; isActive(): Promise<boolean>; destroy(): Promise<void>; undefine(): Promise<void> }): Promise<void> {
+  const persistent = await dom.isPersistent();
+  if (await dom.isActive()) await dom.destroy();
+  if (persistent) await dom.undefine();
+}

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Connect, DomainState, type Domain } from '../../src';
 import { SaveImageFormat } from '../../src/conf/save-image';
 import { qemuPidOf } from '../../src/drivers/qemu';
-import { counterDisk, expectContinued, expectCounting, fillWhilePaused, headerFormat, interopGuestXML, libvirtQemuPid, MEMFD, virshOf } from '../helpers/interop-guest';
+import { counterDisk, expectContinued, expectCounting, fillWhilePaused, headerFormat, interopGuestXML, libvirtQemuPid, libvirtSavedGuest, MEMFD, removeRestored, virshOf } from '../helpers/interop-guest';
 import { startQemuLibvirtd, type QemuLibvirtd } from '../helpers/libvirtd-qemu';
 import { setupQemuEnv, teardownQemuEnv } from '../helpers/qemu-env';
 import { runTool } from '../remote/run-tool';
@@ -45,15 +45,7 @@ describe('libvirt 9.0 saves, tsvirt restores', () => {
       const daemon = format === 'raw' ? lv : await startQemuLibvirtd({ qemuConf: [`save_image_format = "${format}"`] });
       let dom: Domain | undefined;
       try {
-        const xmlFile = path.join(env.workDir, `${name}.xml`);
-        fs.writeFileSync(xmlFile, guestXML(name));
-        await virshOf(daemon, 'define', xmlFile);
-        await virshOf(daemon, 'start', name);
-        const pid = libvirtQemuPid(name);
-        await expectCounting(pid, 0);
-        const before = await fillWhilePaused(() => virshOf(daemon, 'suspend', name), () => virshOf(daemon, 'resume', name), pid);
-        const file = path.join(env.workDir, `${name}.save`);
-        await virshOf(daemon, 'save', name, file);
+        const { file, before } = await libvirtSavedGuest(daemon, env.workDir, name, guestXML(name));
         expect((await virshOf(daemon, 'domstate', name)).trim()).toBe('shut off');
         expect(headerFormat(file)).toBe(FORMAT_CODES[format]);
 
@@ -67,12 +59,7 @@ describe('libvirt 9.0 saves, tsvirt restores', () => {
         expect(live).toContain(disk);
         expect(live).toContain('52:54:00:3a:91:07');
       } finally {
-        if (dom) {
-          // A restored guest is transient: it is gone once destroyed.
-          const persistent = await dom.isPersistent();
-          if (await dom.isActive()) await dom.destroy();
-          if (persistent) await dom.undefine();
-        }
+        if (dom) await removeRestored(dom);
         await runTool('virsh', ['-c', daemon.uri, 'undefine', name]);
         if (daemon !== lv) await daemon.stop();
       }

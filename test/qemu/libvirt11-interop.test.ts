@@ -7,12 +7,11 @@
  * The guest is the counter disk of the 9.0 interop test: its memory region must read back
  * identical from the other side's QEMU and its counter keep counting.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Connect, DomainState, type Domain } from '../../src';
 import { SaveImageFormat } from '../../src/conf/save-image';
 import { qemuPidOf } from '../../src/drivers/qemu';
-import { counterDisk, expectContinued, expectCounting, fillWhilePaused, headerFormat, interopGuestXML, libvirtQemuPid, virshOf } from '../helpers/interop-guest';
+import { counterDisk, expectContinued, expectCounting, fillWhilePaused, headerFormat, interopGuestXML, libvirtQemuPid, libvirtSavedGuest, removeRestored, virshOf } from '../helpers/interop-guest';
 import { libvirt11Root, qemu10Root } from '../helpers/libvirt11';
 import { startQemuLibvirtd, type QemuLibvirtd } from '../helpers/libvirtd-qemu';
 import { qemu10Binary } from '../helpers/qemu10';
@@ -53,15 +52,7 @@ describe('libvirt 11.3 saves, tsvirt restores (QEMU 10)', () => {
       const name = `lv11ts-${LAYOUTS.indexOf(l)}`;
       let dom: Domain | undefined;
       try {
-        const xmlFile = path.join(env.workDir, `${name}.xml`);
-        fs.writeFileSync(xmlFile, guestXML(name));
-        await virshOf(lv, 'define', xmlFile);
-        await virshOf(lv, 'start', name);
-        const pid = libvirtQemuPid(name);
-        await expectCounting(pid, 0);
-        const before = await fillWhilePaused(() => virshOf(lv, 'suspend', name), () => virshOf(lv, 'resume', name), pid);
-        const file = path.join(env.workDir, `${name}.save`);
-        await virshOf(lv, 'save', name, file, ...l.virshSave);
+        const { file, before } = await libvirtSavedGuest(lv, env.workDir, name, guestXML(name), l.virshSave);
         expect(headerFormat(file)).toBe(l.format);
 
         const { 'parallel.channels': channels } = l.params as { 'parallel.channels'?: number };
@@ -70,11 +61,7 @@ describe('libvirt 11.3 saves, tsvirt restores (QEMU 10)', () => {
         expect((await dom.getState()).state).toBe(DomainState.RUNNING);
         await expectContinued(qemuPidOf(dom.uuid)!, before);
       } finally {
-        if (dom) {
-          const persistent = await dom.isPersistent();
-          if (await dom.isActive()) await dom.destroy();
-          if (persistent) await dom.undefine();
-        }
+        if (dom) await removeRestored(dom);
         await virshOf(lv, 'destroy', name).catch(() => undefined);
         await virshOf(lv, 'undefine', name).catch(() => undefined);
       }

@@ -30,8 +30,6 @@ export interface QemuBinaryCapabilities extends QemuCapabilities {
   machineTypes: MachineType[];
   /** The CPU models (`query-cpu-definitions`) and whether this host can run each. */
   cpuModels: CpuModel[];
-  /** Every concrete QOM type (`qom-list-types`): device models, backends, machines. */
-  types: string[];
   /** The guest architecture the binary emulates, in libvirt's spelling (`query-target`). */
   arch: string;
 }
@@ -125,7 +123,7 @@ function cpuModelsFrom(reply: unknown): CpuModel[] {
 
 /** The basic probe plus the parameters and object properties later choices depend on. */
 async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
-  const [base, params, props, machines, cpus, types, target] = await Promise.all([
+  const [base, params, props, machines, cpus, target] = await Promise.all([
     probeQemuCapabilities(qmp),
     qmp.execute('query-migrate-parameters'),
     // Absent on very old QEMUs: an empty list then, and nothing depends on it being there.
@@ -133,7 +131,6 @@ async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
     qmp.execute('query-machines'),
     // Only targets with CPU models have it; an empty list elsewhere.
     qmp.execute('query-cpu-definitions').catch(() => []),
-    qmp.execute('qom-list-types', { abstract: false }),
     qmp.execute('query-target'),
   ]);
   const qemuArch = (target as Record<string, unknown> | null)?.arch;
@@ -145,7 +142,6 @@ async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
     machines: [...namesFrom(machines, 'name'), ...aliases],
     machineTypes: machineTypesFrom(machines),
     cpuModels: cpuModelsFrom(cpus),
-    types: namesFrom(types, 'name'),
     // QEMU says i386 where libvirt says i686; the other names agree.
     arch: qemuArch === 'i386' ? 'i686' : typeof qemuArch === 'string' ? qemuArch : '',
   };
@@ -173,10 +169,30 @@ export function capabilitiesFor(binary: string, qmp: QmpClient): Promise<QemuBin
  * SYSTEM_ERROR naming the binary when it cannot be started.
  */
 export function binaryCapabilities(binary: string): Promise<QemuBinaryCapabilities> {
-  return cached(binary, () => probeBinary(binary));
+  return cached(binary, () => withProbeQemu(binary, probeThrough));
 }
 
-async function probeBinary(binary: string): Promise<QemuBinaryCapabilities> {
+const typesCache = new Map<string, Promise<string[]>>();
+
+/**
+ * Every concrete QOM type of `binary` (`qom-list-types`: device models, backends, machines),
+ * asked of a QEMU of its own, never of a guest's: listing the types makes QEMU load every module
+ * it knows of, which a running guest should not do (an unpacked QEMU beside another build's
+ * modules was seen to abort on it, taking the guest with it). Cached per binary.
+ */
+export function qomTypesOf(binary: string): Promise<string[]> {
+  const key = keyOf(binary);
+  let p = typesCache.get(key);
+  if (!p) {
+    p = withProbeQemu(binary, async (qmp) => namesFrom(await qmp.execute('qom-list-types', { abstract: false }), 'name'));
+    typesCache.set(key, p);
+    p.catch(() => typesCache.delete(key));
+  }
+  return p;
+}
+
+/** Runs `ask` against `binary` started with `-machine none` on a private QMP socket, then quits it. */
+async function withProbeQemu<T>(binary: string, ask: (qmp: QmpClient) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'tsvirt-probe-'));
   const sock = join(dir, 'qmp');
   const child = spawn(
@@ -201,7 +217,7 @@ async function probeBinary(binary: string): Promise<QemuBinaryCapabilities> {
       if (!ac.signal.aborted) throw err;
       throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `Failed to probe capabilities for ${binary}: ${stderr.trim() || 'QEMU exited'}`);
     }
-    return await probeThrough(qmp);
+    return await ask(qmp);
   } finally {
     qmp?.close();
     if (child.pid && child.exitCode === null && child.signalCode === null) await terminateProcess(child.pid, 1000);

@@ -10,7 +10,7 @@ import { formatDomainCapabilitiesXML, type CapsBlock, type CapsEnum } from '../.
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { checkFlags } from '../common/check-flags';
-import { binaryCapabilities, type QemuBinaryCapabilities } from './capabilities';
+import { binaryCapabilities, qomTypesOf, type QemuBinaryCapabilities } from './capabilities';
 import { defaultEmulator, EMULATORS } from './emulator';
 import { hostArch, kvmUsable } from './host-capabilities';
 
@@ -96,8 +96,7 @@ async function resolve(emulatorbin: string | null, archArg: string | null, machi
   return { emulator, arch, virttype, machine: machine.name, cpuMax: machine.cpuMax, caps };
 }
 
-function offered(caps: QemuBinaryCapabilities, name: string, offers: readonly Offer[]): CapsEnum {
-  const types = new Set(caps.types);
+function offered(types: ReadonlySet<string>, name: string, offers: readonly Offer[]): CapsEnum {
   return { name, values: offers.filter(([, type]) => type === undefined || types.has(type)).map(([v]) => v) };
 }
 
@@ -122,6 +121,7 @@ export async function domainCapabilitiesXML(
   checkFlags(flags, 0, 'qemuConnectGetDomainCapabilities', ErrorDomain.QEMU);
   const r = await resolve(emulatorbin, arch, machine, virttype);
   const { caps } = r;
+  const types = new Set(await qomTypesOf(r.emulator));
   const kvm = r.virttype === 'kvm';
   const graphics = caps.commands.includes('query-vnc') ? ['vnc'] : [];
   return formatDomainCapabilitiesXML({
@@ -140,17 +140,17 @@ export async function domainCapabilitiesXML(
       hostModel: kvm,
       customModels: caps.cpuModels.length ? caps.cpuModels.filter((m) => !NOT_CUSTOM_MODELS.has(m.name) && !/-v\d+$/.test(m.name)) : null,
     },
-    memoryBacking: device('memoryBacking', [offered(caps, 'sourceType', RAM_SOURCES)]),
+    memoryBacking: device('memoryBacking', [offered(types, 'sourceType', RAM_SOURCES)]),
     devices: [
-      device('disk', [offered(caps, 'diskDevice', DISK_DEVICES), offered(caps, 'bus', DISK_BUSES)]),
+      device('disk', [offered(types, 'diskDevice', DISK_DEVICES), offered(types, 'bus', DISK_BUSES)]),
       device('graphics', [{ name: 'type', values: graphics }]),
-      device('video', [offered(caps, 'modelType', VIDEO_MODELS)]),
+      device('video', [offered(types, 'modelType', VIDEO_MODELS)]),
       unsupported('hostdev'),
-      device('rng', [offered(caps, 'model', RNG_MODELS), offered(caps, 'backendModel', RNG_BACKENDS)]),
+      device('rng', [offered(types, 'model', RNG_MODELS), offered(types, 'backendModel', RNG_BACKENDS)]),
       unsupported('filesystem'),
       unsupported('tpm'),
       unsupported('redirdev'),
-      device('channel', [offered(caps, 'type', CHANNEL_TYPES)]),
+      device('channel', [offered(types, 'type', CHANNEL_TYPES)]),
     ],
     features: ['gic', 'vmcoreinfo', 'genid', 'backingStoreInput', 'backup', 'sev', 'sgx', 'hyperv'].map(unsupported),
   });
