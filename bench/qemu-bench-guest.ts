@@ -27,10 +27,14 @@ export function teardownBench(env: QemuTestEnv): void {
   teardownQemuEnv(env);
 }
 
-/** Guest XML: a TCG pc guest with no devices; `memfd` gives it shared memfd RAM (region mode). */
-export function guestXML(name: string, bytes: number, memfd: boolean): string {
+/**
+ * Guest XML: a TCG pc guest with no devices; `memfd` gives it shared memfd RAM (region mode);
+ * `emulator` names the QEMU binary (so libvirt and tsvirt run the same one).
+ */
+export function guestXML(name: string, bytes: number, memfd: boolean, emulator?: string): string {
   const backing = memfd ? "<memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>" : '';
-  return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>${bytes / MIB}</memory>${backing}<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os><devices/></domain>`;
+  const devices = emulator ? `<devices><emulator>${emulator}</emulator></devices>` : '<devices/>';
+  return `<domain type='qemu'><name>${name}</name><memory unit='MiB'>${bytes / MIB}</memory>${backing}<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>${devices}</domain>`;
 }
 
 /**
@@ -56,26 +60,33 @@ function fillRandom(pid: number, ramBytes: number, from: number, to: number): vo
 }
 
 /**
- * Defines and starts a guest, pauses it and fills its RAM: all of it (but the firmware areas)
- * with random bytes, or only `randomBytes` of it for a mostly-zero guest. The guest stays paused
+ * Fills the RAM of the paused guest QEMU `pid` (of `bytes` RAM): all of it (but the firmware
+ * areas) with random bytes, or only `randomBytes` of it for a mostly-zero guest. Returns the
+ * bytes written. Any QEMU will do (tsvirt's or libvirt's), since it goes through /proc/PID/mem.
+ */
+export function fillGuestRam(pid: number, bytes: number, randomBytes?: number): number {
+  let filled = 0;
+  for (const [from, to] of fillRanges(bytes)) {
+    const end = randomBytes === undefined ? to : Math.min(to, from + randomBytes - filled);
+    if (end <= from) break;
+    fillRandom(pid, bytes, from, end);
+    filled += end - from;
+  }
+  return filled;
+}
+
+/**
+ * Defines and starts a guest, pauses it and fills its RAM (fillGuestRam). The guest stays paused
  * (nothing runs in it; saves and restores carry the same bytes either way) and this process's
  * connection is closed so the child processes can take the monitor.
  */
-export async function createFilledGuest(name: string, bytes: number, opts: { memfd: boolean; randomBytes?: number }): Promise<number> {
+export async function createFilledGuest(name: string, bytes: number, opts: { memfd: boolean; randomBytes?: number; emulator?: string }): Promise<number> {
   const conn = await Connect.open('qemu:///session');
   try {
-    const dom = await conn.defineXML(guestXML(name, bytes, opts.memfd));
+    const dom = await conn.defineXML(guestXML(name, bytes, opts.memfd, opts.emulator));
     await dom.create();
     await dom.suspend();
-    const pid = qemuPidOf(dom.uuid)!;
-    let filled = 0;
-    for (const [from, to] of fillRanges(bytes)) {
-      const end = opts.randomBytes === undefined ? to : Math.min(to, from + opts.randomBytes - filled);
-      if (end <= from) break;
-      fillRandom(pid, bytes, from, end);
-      filled += end - from;
-    }
-    return filled;
+    return fillGuestRam(qemuPidOf(dom.uuid)!, bytes, opts.randomBytes);
   } finally {
     await conn.close();
   }

@@ -63,6 +63,22 @@ export function ddWrite(src: string, file: string, direct: boolean): number {
   return timed(`dd if=${q(src)} of=${q(file)} bs=1M conv=fdatasync${direct ? ' oflag=direct' : ''} status=none`);
 }
 
+/**
+ * `n` concurrent `dd oflag=direct` writers of the random source into one file, each its own
+ * 1/n slice at its own offset (the shape of N channels writing one image), each ending with
+ * fdatasync; the time is until the last one is done.
+ */
+export function ddWriteParallelDirect(src: string, file: string, n: number): number {
+  fs.rmSync(file, { force: true });
+  sh(`cat ${q(src)} > /dev/null`);
+  syncDisks();
+  const mib = Math.ceil(fs.statSync(src).size / MIB / n);
+  const writers = Array.from({ length: n }, (_, i) =>
+    `dd if=${q(src)} of=${q(file)} bs=1M skip=${i * mib} seek=${i * mib} count=${mib} conv=notrunc,fdatasync oflag=direct status=none & p${i}=$!`);
+  // Wait for each by pid: a bare `wait` would hide a failed writer.
+  return timed(`${writers.join('; ')}; ${writers.map((_, i) => `wait $p${i} || exit 1`).join('; ')}`);
+}
+
 /** `dd` read of the whole file to /dev/null; `cold` drops the page cache first. */
 export function ddRead(file: string, cold: boolean): number {
   if (cold) dropCaches();

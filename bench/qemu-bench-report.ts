@@ -58,6 +58,12 @@ export class Results {
     this.row(group, label).samples.push({ seconds, bytes });
   }
 
+  /** Median seconds, median bytes and their rate of a row, for derived tables (targets). */
+  summary(group: string, label: string): { s: number; bytes: number; rate: number; hwm?: number } | undefined {
+    const r = this.rows.find((x) => x.group === group && x.label === label);
+    return r ? this.stats(r) : undefined;
+  }
+
   private stats(r: Row): { s: number; bytes: number; rate: number; hwm?: number } | undefined {
     if (r.samples.length === 0) return undefined;
     const s = median(r.samples.map((x) => x.seconds));
