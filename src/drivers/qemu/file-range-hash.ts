@@ -1,14 +1,16 @@
 /**
- * SHA-256 of byte ranges of a file, each in its own `dd | sha256sum` child so N ranges are
- * hashed in parallel off Node's event loop (the kernel reads, sha256sum hashes on another core).
+ * SHA-256 of byte ranges of a file, hashed by worker threads that read the file themselves with
+ * positional reads: off Node's event loop, one range per core at a time. The earlier design
+ * (`dd | sha256sum` children) spent more time moving bytes through pipes than hashing them:
+ * about 1.6 s per GiB here against 0.7 s for a read-and-hash loop (and 3 s for a GiB of holes).
  * Holes of a sparse file read as zeros, so a range hashes the same before and after it was
  * copied sparsely.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { killProcessGroup } from './process';
-import { sha256Command, shQuote } from './stream-commands';
 
 /** A byte range of a file. */
 export interface FileRange {
@@ -16,9 +18,11 @@ export interface FileRange {
   length: number;
 }
 
-/** One running hash: its digest, and a way to stop it. */
-export interface RangeHash {
-  readonly digest: Promise<string>;
+/** Running hashes of ranges of one file: their digests, in range order, and a way to stop them. */
+export interface FileHashes {
+  readonly ranges: readonly FileRange[];
+  /** Rejects with OPERATION_FAILED (or the system error) naming the file when a read fails. */
+  readonly digests: Promise<string[]>;
   kill(): void;
 }
 
@@ -32,26 +36,113 @@ export function splitRange(start: number, end: number, n: number): FileRange[] {
   return out.length ? out : [{ offset: start, length: 0 }];
 }
 
-/** Starts hashing `range` of `file`; the digest rejects with OPERATION_FAILED naming the file. */
-export function hashFileRange(file: string, range: FileRange): RangeHash {
-  const cmd = `set -o pipefail; dd if=${shQuote(file)} bs=1M iflag=skip_bytes,count_bytes skip=${range.offset} count=${range.length} status=none | ${sha256Command()}`;
-  // Its own process group: killing it must reach dd too, not only the shell.
-  const child: ChildProcess = spawn('/bin/bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString('latin1')));
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString('utf8')));
-  const digest = new Promise<string>((resolve, reject) => {
-    child.once('error', (e) => reject(VirError.system(ErrorDomain.QEMU, `cannot read save image '${file}'`, e)));
-    child.once('close', (code, sig) => {
-      const hex = out.slice(0, 64);
-      if (code === 0 && /^[0-9a-f]{64}$/.test(hex)) return resolve(hex);
-      reject(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `cannot read save image '${file}': ${err.trim() || `checksum reader ended with ${sig ?? `status ${code}`}`}`));
-    });
+/** Read size of a worker: large enough that a read costs little beside hashing its bytes. */
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * The worker's code, kept as source text so it runs the same from the compiled package and from
+ * the TypeScript sources the tests load (a worker file would exist only under dist/).
+ */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { readSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+parentPort.on('message', ({ fd, offset, length, chunk }) => {
+  try {
+    const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, length)));
+    const hash = createHash('sha256');
+    for (let done = 0; done < length; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
+      if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));
+      hash.update(n === buf.length ? buf : buf.subarray(0, n));
+      done += n;
+    }
+    parentPort.postMessage({ digest: hash.digest('hex') });
+  } catch (e) {
+    parentPort.postMessage({ error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } });
+  }
+});
+`;
+
+interface WorkerReply {
+  digest?: string;
+  error?: { message: string; code?: string; errno?: number; syscall?: string };
+}
+
+function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError {
+  const what = `cannot read save image '${file}'`;
+  if (e.code) return VirError.system(ErrorDomain.QEMU, what, Object.assign(new Error(e.message), e));
+  return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `${what}: ${e.message}`);
+}
+
+/**
+ * Starts hashing every range of `file`, at most one range per core at once (a range per
+ * channel can be 255 ranges: they queue). `kill` ends the workers wherever they are.
+ *
+ * The file is opened here and its descriptor lent to the workers: a terminated worker runs no
+ * `finally`, so only this thread can promise the descriptor is closed the moment hashing ends
+ * (a failed restore must leave nothing open on the image). The workers use positional reads,
+ * so a read still in flight at close touches no file position.
+ */
+export function hashFileRanges(file: string, ranges: readonly FileRange[]): FileHashes {
+  const digests: string[] = new Array<string>(ranges.length);
+  const workers: Worker[] = [];
+  let next = 0;
+  let settled = false;
+  let fd: number | null = null;
+  let fail!: (err: VirError) => void;
+  const stopAll = (): void => {
+    for (const w of workers) void w.terminate();
+    if (fd !== null) closeSync(fd);
+    fd = null;
+  };
+  const all = new Promise<string[]>((resolve, reject) => {
+    let left = ranges.length;
+    fail = (err) => {
+      if (settled) return;
+      settled = true;
+      stopAll();
+      reject(err);
+    };
+    if (left === 0) return resolve(digests);
+    try {
+      fd = openSync(file, 'r');
+    } catch (e) {
+      return fail(VirError.system(ErrorDomain.QEMU, `cannot read save image '${file}'`, e));
+    }
+    const busy = new Set<Worker>();
+    const feed = (w: Worker): void => {
+      if (next >= ranges.length) return void w.terminate();
+      const i = next++;
+      busy.add(w);
+      w.once('message', (m: WorkerReply) => {
+        busy.delete(w);
+        if (m.error) return fail(readError(file, m.error));
+        digests[i] = m.digest!;
+        if (--left === 0 && !settled) {
+          settled = true;
+          stopAll();
+          return resolve(digests);
+        }
+        feed(w);
+      });
+      w.postMessage({ fd, offset: ranges[i].offset, length: ranges[i].length, chunk: CHUNK });
+    };
+    const n = Math.min(ranges.length, Math.max(1, availableParallelism()));
+    for (let k = 0; k < n; k++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.once('error', (e) => fail(VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `checksum worker for save image '${file}' failed: ${e.message}`)));
+      w.once('exit', (code) => {
+        if (busy.has(w)) fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `cannot read save image '${file}': checksum worker ended with status ${code}`));
+      });
+      workers.push(w);
+      feed(w);
+    }
   });
-  digest.catch(() => undefined);
+  all.catch(() => undefined);
   return {
-    digest,
-    kill: () => killProcessGroup(child),
+    ranges,
+    digests: all,
+    kill: () => fail(VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, `checksum of save image '${file}' was stopped`)),
   };
 }

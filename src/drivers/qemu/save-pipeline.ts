@@ -18,7 +18,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
 import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
-import { hashFileRange, type RangeHash } from './file-range-hash';
+import { hashFileRanges, type FileHashes } from './file-range-hash';
 import { killProcessGroup } from './process';
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
 import { RegionRestore, RegionSave } from './region-pipeline';
@@ -280,20 +280,20 @@ function skipBytes(fd: number, n: number): void {
 }
 
 /**
- * Checks a single-stream image's recorded SHA-256 while QEMU loads it: a `dd | sha256sum` child
- * reads the stream alongside QEMU (from the page cache QEMU fills), off Node's event loop. The
+ * Checks a single-stream image's recorded SHA-256 while QEMU loads it: a worker thread reads the
+ * stream alongside QEMU (from the page cache QEMU fills), off Node's event loop. The
  * driver asks for the verdict (finish) before the guest's CPUs ever run.
  */
 class StreamChecksum {
-  private readonly hash: RangeHash;
+  private readonly hash: FileHashes;
   private readonly verdict: Promise<void>;
 
   constructor(file: string, piece: ManifestFile, fileSize: number) {
     if (fileSize < piece.offset + piece.length) {
       throw failed(`save image file '${file}' is truncated (${fileSize} bytes, expected ${piece.offset + piece.length})`);
     }
-    this.hash = hashFileRange(file, piece);
-    this.verdict = this.hash.digest.then((hex) => {
+    this.hash = hashFileRanges(file, [piece]);
+    this.verdict = this.hash.digests.then(([hex]) => {
       if (hex !== piece.sha256) throw failed(`checksum mismatch in save image file '${file}' at offset ${piece.offset}`);
     });
     this.verdict.catch(() => undefined);

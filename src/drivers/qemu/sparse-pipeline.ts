@@ -19,7 +19,7 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { binaryCapabilities, missingCapability } from './capabilities';
 import { emulatorFor } from './emulator';
-import { hashFileRange, splitRange, type FileRange, type RangeHash } from './file-range-hash';
+import { hashFileRanges, splitRange, type FileHashes } from './file-range-hash';
 import type { ImageManifestPart, RestorePipeline, SavePipeline, SavePipelineContext } from './save-pipeline';
 
 const WHAT = "image_format 'sparse'";
@@ -64,28 +64,12 @@ function fileUri(file: string, offset: number): string {
   return `file:${file},offset=${offset}`;
 }
 
-/** Hashes every range in parallel; kills them all when one fails or on demand. */
-class RangeHashes {
-  private readonly running: RangeHash[];
-  readonly digests: Promise<string[]>;
-
-  constructor(file: string, readonly ranges: FileRange[]) {
-    this.running = ranges.map((r) => hashFileRange(file, r));
-    this.digests = Promise.all(this.running.map((h) => h.digest));
-    this.digests.catch(() => this.kill());
-  }
-
-  kill(): void {
-    for (const h of this.running) h.kill();
-  }
-}
-
 /** Save: QEMU writes the mapped-ram stream into the image itself; tsvirt hashes it afterwards. */
 export class SparseSave implements SavePipeline {
   readonly uri: string;
   readonly capabilities: readonly string[];
   readonly parameters: Record<string, unknown>;
-  private hashes: RangeHashes | null = null;
+  private hashes: FileHashes | null = null;
   private pieces: ImageManifestPart['files'] = [];
 
   constructor(private readonly ctx: SavePipelineContext) {
@@ -98,7 +82,7 @@ export class SparseSave implements SavePipeline {
   async finish(signal: AbortSignal): Promise<void> {
     const { size } = await this.ctx.fh.stat();
     if (size <= this.ctx.streamOffset) throw failed(`QEMU wrote no memory stream into save image '${this.ctx.file}'`);
-    this.hashes = new RangeHashes(this.ctx.file, splitRange(this.ctx.streamOffset, size, this.ctx.options.channels));
+    this.hashes = hashFileRanges(this.ctx.file, splitRange(this.ctx.streamOffset, size, this.ctx.options.channels));
     const onAbort = (): void => this.hashes?.kill();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -123,7 +107,7 @@ export class SparseSave implements SavePipeline {
 export class SparseRestore implements RestorePipeline {
   readonly extraFds: number[] = [];
   readonly uri: string;
-  private hashes: RangeHashes | null = null;
+  private hashes: FileHashes | null = null;
 
   private constructor(
     private readonly file: string,
@@ -161,7 +145,7 @@ export class SparseRestore implements RestorePipeline {
   /** Starts checking the recorded slices alongside QEMU's load (both read the same pages). */
   async beforeIncoming(): Promise<void> {
     const files = this.info.manifest?.files ?? [];
-    if (files.length) this.hashes = new RangeHashes(this.file, files.map((f) => ({ offset: f.offset, length: f.length })));
+    if (files.length) this.hashes = hashFileRanges(this.file, files.map((f) => ({ offset: f.offset, length: f.length })));
   }
 
   private async verdict(): Promise<void> {
