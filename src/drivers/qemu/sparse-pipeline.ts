@@ -86,7 +86,9 @@ export class SparseSave implements SavePipeline {
     const onAbort = (): void => this.hashes?.kill();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const digests = await this.hashes.digests;
+      // The hashes read the pages back from the page cache while the disk takes them: the
+      // flush QEMU's writes need anyway runs beside the hashing instead of after it.
+      const [digests] = await Promise.all([this.hashes.digests, this.ctx.fh.datasync()]);
       this.pieces = this.hashes.ranges.map((r, i) => ({ name: '', channel: i + 1, offset: r.offset, length: r.length, sha256: digests[i] }));
     } finally {
       signal.removeEventListener('abort', onAbort);
