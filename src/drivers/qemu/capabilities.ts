@@ -1,6 +1,7 @@
 /**
  * QEMU binary capabilities, probed once per binary (path + mtime + size) and kept for the life
- * of the process, as libvirt's capability cache does. Every mode that depends on what QEMU can
+ * of the process and, between processes, on disk (capabilities-cache.ts), as libvirt's
+ * capability cache does. Every mode that depends on what QEMU can
  * do asks here by name (a migration capability, a migration parameter, a backend property):
  * never by version, so a backported or patched QEMU is judged by what it offers.
  *
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { isStringList, persisted } from './capabilities-cache';
 import { emulatorEnv, firmwareArgs } from './emulator';
 import { terminateProcess } from './process';
 import { QmpClient, probeQemuCapabilities, type QemuCapabilities } from './qmp';
@@ -64,9 +66,11 @@ export function acceptsNoAcpiOption(binary: string): Promise<boolean> {
   const key = keyOf(binary);
   let p = noAcpiCache.get(key);
   if (!p) {
-    p = new Promise<boolean>((resolve) => {
-      execFile(binary, ['-no-acpi', '-version'], { timeout: PROBE_TIMEOUT_MS }, (err) => resolve(!err));
-    });
+    const ask = (): Promise<boolean> =>
+      new Promise<boolean>((resolve) => {
+        execFile(binary, ['-no-acpi', '-version'], { timeout: PROBE_TIMEOUT_MS }, (err) => resolve(!err));
+      });
+    p = persisted('no-acpi', binary, (v): v is boolean => typeof v === 'boolean', ask);
     noAcpiCache.set(key, p);
   }
   return p;
@@ -147,11 +151,27 @@ async function probeThrough(qmp: QmpClient): Promise<QemuBinaryCapabilities> {
   };
 }
 
+/** The shape of a recorded probe (a record on disk is checked before it is believed). */
+function isBinaryCapabilities(v: unknown): v is QemuBinaryCapabilities {
+  if (!v || typeof v !== 'object') return false;
+  const c = v as Record<string, unknown>;
+  const version = c.version as Record<string, unknown> | null;
+  const objects = (x: unknown, fields: Record<string, string>): boolean =>
+    Array.isArray(x) && x.every((e) => e && typeof e === 'object' && Object.entries(fields).every(([k, t]) => typeof (e as Record<string, unknown>)[k] === t));
+  return (
+    !!version && typeof version === 'object' && ['major', 'minor', 'micro'].every((k) => typeof version[k] === 'number') &&
+    typeof c.package === 'string' && typeof c.arch === 'string' &&
+    [c.migrationCapabilities, c.commands, c.migrationParameters, c.fileBackendProperties, c.machines].every(isStringList) &&
+    objects(c.machineTypes, { name: 'string', isDefault: 'boolean', cpuMax: 'number', deprecated: 'boolean' }) &&
+    objects(c.cpuModels, { name: 'string', usable: 'boolean' })
+  );
+}
+
 function cached(binary: string, probe: () => Promise<QemuBinaryCapabilities>): Promise<QemuBinaryCapabilities> {
   const key = keyOf(binary);
   const hit = cache.get(key);
   if (hit) return hit;
-  const p = probe();
+  const p = persisted('caps', binary, isBinaryCapabilities, probe);
   cache.set(key, p);
   // A failed probe is not remembered: the next caller tries again.
   p.catch(() => cache.delete(key));
@@ -184,7 +204,7 @@ export function qomTypesOf(binary: string): Promise<string[]> {
   const key = keyOf(binary);
   let p = typesCache.get(key);
   if (!p) {
-    p = withProbeQemu(binary, async (qmp) => namesFrom(await qmp.execute('qom-list-types', { abstract: false }), 'name'));
+    p = persisted('qom-types', binary, isStringList, () => withProbeQemu(binary, async (qmp) => namesFrom(await qmp.execute('qom-list-types', { abstract: false }), 'name')));
     typesCache.set(key, p);
     p.catch(() => typesCache.delete(key));
   }
