@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { capabilitiesCacheDir, isStringList, persisted } from '../../src/drivers/qemu/capabilities-cache';
+import { capabilitiesCacheDir, isStringList, persisted, persistedSync } from '../../src/drivers/qemu/capabilities-cache';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caps-cache-'));
 const saved = process.env.XDG_CACHE_HOME;
@@ -87,4 +87,18 @@ test('an unwritable cache directory costs only the probe', async () => {
   expect(await persisted('caps', bin, isStringList, p.probe)).toEqual(['y']);
   expect(await persisted('caps', bin, isStringList, p.probe)).toEqual(['y']);
   expect(p.runs()).toBe(2);
+});
+
+test('the synchronous form shares the records and the staleness rules', async () => {
+  const bin = fakeBinary();
+  let runs = 0;
+  const probe = (): string[] => (runs++, ['pc-i440fx-10.0']);
+  expect(persistedSync('machines', bin, isStringList, probe)).toEqual(['pc-i440fx-10.0']);
+  expect(persistedSync('machines', bin, isStringList, probe)).toEqual(['pc-i440fx-10.0']);
+  expect(runs).toBe(1);
+  expect(await persisted('machines', bin, isStringList, async () => ['other'])).toEqual(['pc-i440fx-10.0']);
+  fs.writeFileSync(bin, '#!/bin/sh\n# rebuilt\n');
+  expect(persistedSync('machines', bin, isStringList, () => ['pc-i440fx-11.0'])).toEqual(['pc-i440fx-11.0']);
+  expect(() => persistedSync('failing', bin, isStringList, () => { throw new Error('no QEMU'); })).toThrow('no QEMU');
+  expect(fs.readdirSync(capabilitiesCacheDir()).filter((f) => f.startsWith('failing'))).toHaveLength(0);
 });

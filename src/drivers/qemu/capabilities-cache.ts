@@ -86,6 +86,21 @@ export async function persisted<T>(question: string, binary: string, valid: (v: 
   return value;
 }
 
+/**
+ * The synchronous form of {@link persisted}, for probes that callers make synchronously (the
+ * machine types asked while domain XML is parsed).
+ */
+export function persistedSync<T>(question: string, binary: string, valid: (v: unknown) => v is T, probe: () => T): T {
+  const want = stamp(binary);
+  if (!want) return probe();
+  const file = recordFile(question, binary);
+  const hit = read(file, want, valid);
+  if (hit !== undefined) return hit;
+  const value = probe();
+  write(file, want, value);
+  return value;
+}
+
 /** True for an array of strings (a list of names in a record). */
 export function isStringList(v: unknown): v is string[] {
   return Array.isArray(v) && v.every((x) => typeof x === 'string');

@@ -1,12 +1,13 @@
 /**
  * The machine types a QEMU binary offers (QMP `query-machines`), asked once per binary and kept
- * for the life of the process, so `pc` resolves to the versioned type (`pc-i440fx-7.2`) that
+ * for the life of the process and on disk between processes (capabilities-cache.ts), so `pc` resolves to the versioned type (`pc-i440fx-7.2`) that
  * this QEMU runs, as libvirt records it on define.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { VirError } from '../../../util/vir-error';
+import { persistedSync } from '../capabilities-cache';
 
 /** One entry of `query-machines`. */
 export interface MachineType {
@@ -43,6 +44,29 @@ function parseAnswer(out: string): MachineType[] | undefined {
   return undefined;
 }
 
+/** The shape of a recorded answer (a record on disk is checked before it is believed). */
+function isMachineTypeList(v: unknown): v is MachineType[] {
+  return (
+    Array.isArray(v) &&
+    v.every((m) => m && typeof m === 'object' && typeof m.name === 'string' && typeof m.isDefault === 'boolean' && ['string', 'undefined'].includes(typeof m.alias) && ['string', 'undefined'].includes(typeof m.defaultCpuType))
+  );
+}
+
+function probeMachineTypes(binary: string): MachineType[] {
+  const input = ['qmp_capabilities', 'query-machines', 'quit'].map((c) => JSON.stringify({ execute: c })).join('\n');
+  const res: SpawnSyncReturns<string> = spawnSync(
+    binary,
+    ['-machine', 'none', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'],
+    { input: `${input}\n`, encoding: 'utf8', timeout: 30_000, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const list = res.stdout ? parseAnswer(res.stdout) : undefined;
+  if (!list) {
+    const why = res.error?.message ?? res.stderr?.trim() ?? `exit status ${res.status}`;
+    throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `Failed to probe machine types of ${binary}: ${why}`);
+  }
+  return list;
+}
+
 /**
  * The machine types of `binary`. The probe is synchronous on purpose: it runs once per binary
  * (about 0.2 s) from XML parsing, which every caller does synchronously, and a QEMU started with
@@ -57,17 +81,7 @@ export function machineTypes(binary: string): MachineType[] {
   }
   const hit = cache.get(key);
   if (hit) return hit;
-  const input = ['qmp_capabilities', 'query-machines', 'quit'].map((c) => JSON.stringify({ execute: c })).join('\n');
-  const res: SpawnSyncReturns<string> = spawnSync(
-    binary,
-    ['-machine', 'none', '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'],
-    { input: `${input}\n`, encoding: 'utf8', timeout: 30_000, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const list = res.stdout ? parseAnswer(res.stdout) : undefined;
-  if (!list) {
-    const why = res.error?.message ?? res.stderr?.trim() ?? `exit status ${res.status}`;
-    throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `Failed to probe machine types of ${binary}: ${why}`);
-  }
+  const list = persistedSync('machines', binary, isMachineTypeList, () => probeMachineTypes(binary));
   cache.set(key, list);
   return list;
 }
