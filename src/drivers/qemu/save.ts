@@ -81,6 +81,12 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
   const prev = { state: d.state, reason: d.reason };
   let fh: FileHandle | null = null;
   let pipeline: SavePipeline | null = null;
+  let cleaned = false;
+  const cleanUp = async (): Promise<void> => {
+    if (cleaned || !pipeline) return;
+    cleaned = true;
+    await pipeline.cleanup();
+  };
   let progress: MigrationProgress | null = null;
   let migrating = false;
   let pausedBySave = false;
@@ -206,7 +212,12 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     }
     if (fh) await fh.close().catch(() => undefined);
     if (target && !committed) {
-      for (const p of [target.tempPath, ...(pipeline?.outputs?.() ?? [])]) await rm(p, { force: true }).catch(() => undefined);
+      const files = [target.tempPath, ...(pipeline?.outputs?.() ?? [])];
+      // The writers go first: a single-stream writer is QEMU's child and opens the image by name
+      // when its shell gets to it, which on a loaded host can be after QEMU died. Removed before
+      // it ended, the partial image would be created again behind the cleanup.
+      await cleanUp();
+      for (const p of files) await rm(p, { force: true }).catch(() => undefined);
     }
     d.save = undefined;
     if (d.proc && !qmp.closed && st.isActive(d)) {
@@ -227,7 +238,7 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
     job.fail(e);
     throw e;
   } finally {
-    await pipeline?.cleanup();
+    await cleanUp();
     saveProgress.delete(d);
     lock.release();
   }
