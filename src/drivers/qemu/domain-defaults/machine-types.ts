@@ -1,7 +1,8 @@
 /**
  * The machine types a QEMU binary offers (QMP `query-machines`), asked once per binary and kept
- * for the life of the process and on disk between processes (capabilities-cache.ts), so `pc` resolves to the versioned type (`pc-i440fx-7.2`) that
- * this QEMU runs, as libvirt records it on define.
+ * for the life of the process and on disk between processes (capabilities-cache.ts), so `pc`
+ * resolves to the versioned type (`pc-i440fx-7.2`) that this QEMU runs, as libvirt records it
+ * on define.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -69,7 +70,7 @@ function probeMachineTypes(binary: string): MachineType[] {
 
 /**
  * The machine types of `binary`. The probe is synchronous on purpose: it runs once per binary
- * (about 0.2 s) from XML parsing, which every caller does synchronously, and a QEMU started with
+ * and host (about 0.2 s; a recorded answer is read instead) from XML parsing, which every caller does synchronously, and a QEMU started with
  * `-machine none` and QMP on stdio answers without any socket to clean up.
  */
 export function machineTypes(binary: string): MachineType[] {
