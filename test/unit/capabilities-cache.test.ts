@@ -6,16 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { capabilitiesCacheDir, isStringList, persisted, persistedSync } from '../../src/drivers/qemu/capabilities-cache';
+import { capabilitiesCacheDir, isStringList, persisted, persistedSync, setCapabilitiesCacheDir } from '../../src/drivers/qemu/capabilities-cache';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caps-cache-'));
-const saved = process.env.XDG_CACHE_HOME;
 beforeEach(() => {
-  process.env.XDG_CACHE_HOME = path.join(dir, `cache-${Math.random().toString(36).slice(2)}`);
+  setCapabilitiesCacheDir(path.join(dir, `cache-${Math.random().toString(36).slice(2)}`, 'tsvirt', 'qemu', 'capabilities'));
 });
 afterAll(() => {
-  if (saved === undefined) delete process.env.XDG_CACHE_HOME;
-  else process.env.XDG_CACHE_HOME = saved;
+  setCapabilitiesCacheDir(null);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -82,7 +80,7 @@ test('an unwritable cache directory costs only the probe', async () => {
   const bin = fakeBinary();
   const blocked = path.join(dir, `blocked-${Math.random().toString(36).slice(2)}`);
   fs.writeFileSync(blocked, 'a file where the cache directory would be');
-  process.env.XDG_CACHE_HOME = blocked;
+  setCapabilitiesCacheDir(path.join(blocked, 'tsvirt'));
   const p = counting(['y']);
   expect(await persisted('caps', bin, isStringList, p.probe)).toEqual(['y']);
   expect(await persisted('caps', bin, isStringList, p.probe)).toEqual(['y']);
@@ -101,4 +99,19 @@ test('the synchronous form shares the records and the staleness rules', async ()
   expect(persistedSync('machines', bin, isStringList, () => ['pc-i440fx-11.0'])).toEqual(['pc-i440fx-11.0']);
   expect(() => persistedSync('failing', bin, isStringList, () => { throw new Error('no QEMU'); })).toThrow('no QEMU');
   expect(fs.readdirSync(capabilitiesCacheDir()).filter((f) => f.startsWith('failing'))).toHaveLength(0);
+});
+
+test('records another user could have written are not believed; root ignores HOME and XDG_CACHE_HOME', async () => {
+  const bin = fakeBinary();
+  expect(await persisted('caps', bin, isStringList, async () => ['mine'])).toEqual(['mine']);
+  fs.chmodSync(capabilitiesCacheDir(), 0o777);
+  expect(await persisted('caps', bin, isStringList, async () => ['probed'])).toEqual(['probed']);
+  fs.chmodSync(capabilitiesCacheDir(), 0o700);
+  const rec = path.join(capabilitiesCacheDir(), fs.readdirSync(capabilitiesCacheDir())[0]);
+  fs.chmodSync(rec, 0o666);
+  expect(await persisted('caps', bin, isStringList, async () => ['again'])).toEqual(['again']);
+  setCapabilitiesCacheDir(null);
+  const env = { HOME: '/home/someone', XDG_CACHE_HOME: '/home/someone/.cache' };
+  if (process.geteuid?.() === 0) expect(capabilitiesCacheDir(env)).toBe('/var/cache/tsvirt/qemu/capabilities');
+  else expect(capabilitiesCacheDir(env)).toBe('/home/someone/.cache/tsvirt/qemu/capabilities');
 });

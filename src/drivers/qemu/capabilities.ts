@@ -66,11 +66,17 @@ export function acceptsNoAcpiOption(binary: string): Promise<boolean> {
   const key = keyOf(binary);
   let p = noAcpiCache.get(key);
   if (!p) {
+    // Only QEMU's own verdict (an exit status) is an answer worth keeping; a timeout or a failed
+    // spawn is asked again next time.
     const ask = (): Promise<boolean> =>
-      new Promise<boolean>((resolve) => {
-        execFile(binary, ['-no-acpi', '-version'], { timeout: PROBE_TIMEOUT_MS }, (err) => resolve(!err));
+      new Promise<boolean>((resolve, reject) => {
+        execFile(binary, ['-no-acpi', '-version'], { timeout: PROBE_TIMEOUT_MS }, (err) => {
+          if (!err) return resolve(true);
+          if (typeof err.code === 'number' && !err.killed) return resolve(false);
+          reject(err);
+        });
       });
-    p = persisted('no-acpi', binary, (v): v is boolean => typeof v === 'boolean', ask);
+    p = persisted('no-acpi', binary, (v): v is boolean => typeof v === 'boolean', ask).catch(() => false);
     noAcpiCache.set(key, p);
   }
   return p;

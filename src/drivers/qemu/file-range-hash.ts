@@ -82,7 +82,8 @@ function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError
  * The file is opened here and its descriptor lent to the workers: a terminated worker runs no
  * `finally`, so only this thread can promise the descriptor is closed the moment hashing ends
  * (a failed restore must leave nothing open on the image). The workers use positional reads,
- * so a read still in flight at close touches no file position.
+ * so a read still in flight at close touches no file position (at worst it reads, and throws
+ * away, bytes of whatever file takes the number next).
  */
 export function hashFileRanges(file: string, ranges: readonly FileRange[]): FileHashes {
   const digests: string[] = new Array<string>(ranges.length);
@@ -129,8 +130,13 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
       w.postMessage({ fd, offset: ranges[i].offset, length: ranges[i].length, chunk: CHUNK });
     };
     const n = Math.min(ranges.length, Math.max(1, availableParallelism()));
-    for (let k = 0; k < n; k++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
+    for (let k = 0; k < n && !settled; k++) {
+      let w: Worker;
+      try {
+        w = new Worker(WORKER_SOURCE, { eval: true });
+      } catch (e) {
+        return fail(VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `cannot start a checksum worker for save image '${file}': ${(e as Error).message}`));
+      }
       w.once('error', (e) => fail(VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `checksum worker for save image '${file}' failed: ${e.message}`)));
       w.once('exit', (code) => {
         if (busy.has(w)) fail(VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `cannot read save image '${file}': checksum worker ended with status ${code}`));

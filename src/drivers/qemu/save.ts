@@ -85,7 +85,11 @@ async function runSave(st: QemuDriverState, ref: DomainRef, file: string, option
   const cleanUp = async (): Promise<void> => {
     if (cleaned || !pipeline) return;
     cleaned = true;
-    await pipeline.cleanup();
+    // A cleanup that fails must not cut short the failed save's own cleanup (the guest resumed,
+    // the job failed).
+    await Promise.resolve()
+      .then(() => pipeline?.cleanup())
+      .catch((err: Error) => log.warn({ err: err.message }, 'save pipeline cleanup failed'));
   };
   let progress: MigrationProgress | null = null;
   let migrating = false;

@@ -47,9 +47,11 @@ function parseAnswer(out: string): MachineType[] | undefined {
 
 /** The shape of a recorded answer (a record on disk is checked before it is believed). */
 function isMachineTypeList(v: unknown): v is MachineType[] {
+  // The names go into QEMU's -machine option and into domain XML: nothing but a plain name.
+  const name = (x: unknown): boolean => typeof x === 'string' && /^[\w.-]+$/.test(x);
   return (
     Array.isArray(v) &&
-    v.every((m) => m && typeof m === 'object' && typeof m.name === 'string' && typeof m.isDefault === 'boolean' && ['string', 'undefined'].includes(typeof m.alias) && ['string', 'undefined'].includes(typeof m.defaultCpuType))
+    v.every((m) => m && typeof m === 'object' && name(m.name) && typeof m.isDefault === 'boolean' && (m.alias === undefined || name(m.alias)) && (m.defaultCpuType === undefined || name(m.defaultCpuType)))
   );
 }
 
