@@ -8,11 +8,12 @@
  * the user: a directory or record that another user could have written is ignored. A record is
  * used only while everything it was probed under still holds: the binary's path, size, mtime
  * and ctime, its module directory, the kernel release, whether this user can open /dev/kvm (CPU
- * models are usable or not by it), and the record format and tsvirt build that wrote it. A record that is missing, stale, unreadable
- * or of the wrong shape is probed again; a cache that cannot be written only loses the speed-up.
+ * models are usable or not by it), and the record format and tsvirt build that wrote it. A
+ * record that is missing, stale, unreadable or of the wrong shape is probed again; a cache that
+ * cannot be written only loses the speed-up.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { homedir, release } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -82,6 +83,11 @@ function stamp(binary: string): Record<string, string | number | boolean> | null
   }
 }
 
+/** True for a file or directory of this user that nobody else can write. */
+function privateToUser(st: Stats): boolean {
+  return st.uid === process.geteuid?.() && (st.mode & 0o022) === 0;
+}
+
 /**
  * True when `dir` is a real directory of this user that nobody else can write (a record in a
  * directory another user controls could say anything).
@@ -89,7 +95,7 @@ function stamp(binary: string): Record<string, string | number | boolean> | null
 function ownDirectory(dir: string): boolean {
   try {
     const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0;
+    return st.isDirectory() && privateToUser(st);
   } catch {
     return false;
   }
@@ -104,7 +110,7 @@ function read<T>(file: string, want: Record<string, unknown>, valid: (v: unknown
   try {
     if (!ownDirectory(dirname(file))) return undefined;
     const st = lstatSync(file);
-    if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return undefined;
+    if (!st.isFile() || !privateToUser(st)) return undefined;
     const rec = JSON.parse(readFileSync(file, 'utf8')) as { stamp?: unknown; value?: unknown };
     if (JSON.stringify(rec.stamp) !== JSON.stringify(want)) return undefined;
     return valid(rec.value) ? rec.value : undefined;
@@ -131,18 +137,23 @@ function write(file: string, want: Record<string, unknown>, value: unknown): voi
   }
 }
 
+/** The current record of `question` about `binary`, if any, and how to keep a new answer. */
+function recorded<T>(question: string, binary: string, valid: (v: unknown) => v is T): { hit?: T; keep(value: T): void } {
+  const want = stamp(binary);
+  if (!want) return { keep: () => undefined };
+  const file = recordFile(question, binary);
+  return { hit: read(file, want, valid), keep: (value) => write(file, want, value) };
+}
+
 /**
  * `probe()`'s answer to `question` about `binary`, from the disk when a current record holds
  * one that `valid` accepts, else probed and recorded. A failed probe records nothing.
  */
 export async function persisted<T>(question: string, binary: string, valid: (v: unknown) => v is T, probe: () => Promise<T>): Promise<T> {
-  const want = stamp(binary);
-  if (!want) return probe();
-  const file = recordFile(question, binary);
-  const hit = read(file, want, valid);
-  if (hit !== undefined) return hit;
+  const rec = recorded(question, binary, valid);
+  if (rec.hit !== undefined) return rec.hit;
   const value = await probe();
-  write(file, want, value);
+  rec.keep(value);
   return value;
 }
 
@@ -151,13 +162,10 @@ export async function persisted<T>(question: string, binary: string, valid: (v: 
  * machine types asked while domain XML is parsed).
  */
 export function persistedSync<T>(question: string, binary: string, valid: (v: unknown) => v is T, probe: () => T): T {
-  const want = stamp(binary);
-  if (!want) return probe();
-  const file = recordFile(question, binary);
-  const hit = read(file, want, valid);
-  if (hit !== undefined) return hit;
+  const rec = recorded(question, binary, valid);
+  if (rec.hit !== undefined) return rec.hit;
   const value = probe();
-  write(file, want, value);
+  rec.keep(value);
   return value;
 }
 

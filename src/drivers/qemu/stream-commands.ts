@@ -24,7 +24,7 @@ export function shQuote(s: string): string {
  * for coreutils' sha256sum), which decides whether hashing a single stream slows a save or a
  * restore; sha256sum where openssl is not installed.
  */
-export function sha256Command(): string {
+function sha256Command(): string {
   return findInPath('openssl') ? 'openssl dgst -sha256 -r' : 'sha256sum';
 }
 
