@@ -197,17 +197,12 @@ class ExecStreamSave implements SavePipeline {
   }
 
   async finish(signal: AbortSignal): Promise<void> {
-    const end = Date.now() + 120_000;
-    const giveUp = (): boolean => signal.aborted || Date.now() > end;
-    const status = await this.writerStatus(end, signal);
+    const status = await this.writerStatus(Date.now() + 120_000, signal);
     if (status === undefined) throw failed(`save image writer for '${this.ctx.file}' did not finish`);
     if (status) throw status;
-    // The hasher is a process substitution: it may finish a moment after the pipeline.
-    let hash: string | undefined;
-    while ((hash = readSmallFile(this.scratch.hash)) === undefined) {
-      if (giveUp()) throw failed(`checksum of save image '${this.ctx.file}' was not produced`);
-      await sleep(5);
-    }
+    // The script writes the hash before its status (the hasher is in its pipeline).
+    const hash = readSmallFile(this.scratch.hash);
+    if (hash === undefined) throw failed(`checksum of save image '${this.ctx.file}' was not produced`);
     const sha256 = hash.slice(0, 64);
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw failed(`checksum of save image '${this.ctx.file}' is unreadable`);
     const { size } = await this.ctx.fh.stat();

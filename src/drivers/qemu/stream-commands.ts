@@ -90,10 +90,13 @@ export interface WriterSpec {
 
 /**
  * The bash pipeline that reads QEMU's stream on stdin and puts it in the file after the header,
- * sending the same bytes (as stored, i.e. compressed when a compressor runs) through `sha256sum`
- * into `hash.file` for the image's manifest. The hash appears under its final name only once
- * complete. It must run under `set -o pipefail`, so that a compressor or writer that fails
- * anywhere in the pipe fails the whole save even after QEMU reported "completed".
+ * sending the same bytes (as stored, i.e. compressed when a compressor runs) through the hasher
+ * into `hash.file` for the image's manifest. The hasher is a member of the outer pipeline (tee
+ * writes to it through fd 3), not a process substitution: the script waits for it, so its
+ * files exist before the status file does and a cleanup that waited for the status removes
+ * them for good. The hash appears under its final name only once complete. It must run under
+ * `set -o pipefail`, so that a compressor, writer or hasher that fails anywhere in the pipe
+ * fails the whole save even after QEMU reported "completed".
  * With the page cache: append. Bypassing it: the header bytes already on disk are sent again
  * through the same O_DIRECT dd so that every write of the whole file stays block aligned, as
  * libvirt's iohelper writes header and stream through one fd.
@@ -103,10 +106,11 @@ export function writerPipeline(spec: WriterSpec, hashTo: { file: string; tmp: st
   const file = shQuote(spec.file);
   const hash = shQuote(hashTo.file);
   const hashTmp = shQuote(hashTo.tmp);
-  const hasher = `>(${sha256Command()} > ${hashTmp} && mv ${hashTmp} ${hash})`;
-  const stored = prog ? `${compressArgs(spec.format, prog)} | tee ${hasher}` : `tee ${hasher}`;
-  if (!spec.bypassCache) return `${stored} >> ${file}`;
-  return `{ head -c ${spec.streamOffset} ${file} && ${stored}; } | dd of=${file} bs=1M iflag=fullblock oflag=direct conv=notrunc status=none`;
+  const stored = prog ? `${compressArgs(spec.format, prog)} | tee /dev/fd/3` : 'tee /dev/fd/3';
+  const write = spec.bypassCache
+    ? `{ head -c ${spec.streamOffset} ${file} && ${stored}; } | dd of=${file} bs=1M iflag=fullblock oflag=direct conv=notrunc status=none`
+    : `${stored} >> ${file}`;
+  return `{ ${write}; } 3>&1 >/dev/null | ${sha256Command()} > ${hashTmp} && mv ${hashTmp} ${hash}`;
 }
 
 /**
