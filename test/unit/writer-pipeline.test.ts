@@ -78,6 +78,23 @@ describe('single-stream writer pipeline', () => {
     }
   });
 
+  it('a hasher that cannot write its hash: non-zero status, no final hash', async () => {
+    const base = path.join(dir, 'nohash');
+    fs.mkdirSync(base);
+    const file = path.join(base, 'img');
+    fs.writeFileSync(file, HEADER);
+    // The hash's temp name is a directory, so the hasher's redirection fails.
+    const hash = { file: path.join(base, 'h'), tmp: path.join(base, 'h.tmp') };
+    fs.mkdirSync(hash.tmp);
+    const script = `set -o pipefail\n${writerPipeline({ file, streamOffset: HEADER.length, format: SaveImageFormat.RAW, bypassCache: false }, hash)}\n`;
+    const child = spawn('/bin/bash', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'] });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(data.subarray(0, 4 << 20));
+    const code = await new Promise<number | null>((res) => child.on('exit', res));
+    expect(code).not.toBe(0);
+    expect(fs.existsSync(hash.file)).toBe(false);
+  });
+
   it('an unwritable image: non-zero status, no final hash', async () => {
     const base = path.join(dir, 'ro');
     fs.mkdirSync(base);
