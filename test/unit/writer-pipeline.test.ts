@@ -78,35 +78,26 @@ describe('single-stream writer pipeline', () => {
     }
   });
 
-  it('a hasher that cannot write its hash: non-zero status, no final hash', async () => {
-    const base = path.join(dir, 'nohash');
+  /**
+   * A writer in `base` whose image or hash temp name is made a directory by `block`, so that
+   * opening it fails; the writer must fail and leave no final hash.
+   */
+  async function expectFailure(name: string, block: (p: { file: string; tmp: string }) => void): Promise<void> {
+    const base = path.join(dir, name);
     fs.mkdirSync(base);
     const file = path.join(base, 'img');
-    fs.writeFileSync(file, HEADER);
-    // The hash's temp name is a directory, so the hasher's redirection fails.
     const hash = { file: path.join(base, 'h'), tmp: path.join(base, 'h.tmp') };
-    fs.mkdirSync(hash.tmp);
-    const script = `set -o pipefail\n${writerPipeline({ file, streamOffset: HEADER.length, format: SaveImageFormat.RAW, bypassCache: false }, hash)}\n`;
+    block({ file, tmp: hash.tmp });
+    const script = `set -o pipefail\n${writerPipeline({ file, streamOffset: 0, format: SaveImageFormat.RAW, bypassCache: false }, hash)}\n`;
     const child = spawn('/bin/bash', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.on('error', () => undefined);
     child.stdin.end(data.subarray(0, 4 << 20));
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     expect(code).not.toBe(0);
     expect(fs.existsSync(hash.file)).toBe(false);
-  });
+  }
 
-  it('an unwritable image: non-zero status, no final hash', async () => {
-    const base = path.join(dir, 'ro');
-    fs.mkdirSync(base);
-    const file = path.join(base, 'img');
-    fs.mkdirSync(file);
-    const hash = { file: path.join(base, 'h'), tmp: path.join(base, 'h.tmp') };
-    const script = `set -o pipefail\n${writerPipeline({ file, streamOffset: 0, format: SaveImageFormat.RAW, bypassCache: false }, hash)}\n`;
-    const child = spawn('/bin/bash', ['-c', script], { stdio: ['pipe', 'ignore', 'pipe'] });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(data.subarray(0, 1 << 20));
-    const code = await new Promise<number | null>((res) => child.on('exit', res));
-    expect(code).not.toBe(0);
-    expect(fs.existsSync(hash.file)).toBe(false);
-  });
+  it('a hasher that cannot write its hash: non-zero status, no final hash', () => expectFailure('nohash', (p) => fs.mkdirSync(p.tmp)));
+
+  it('an unwritable image: non-zero status, no final hash', () => expectFailure('noimage', (p) => fs.mkdirSync(p.file)));
 });
