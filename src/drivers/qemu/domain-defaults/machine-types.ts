@@ -72,8 +72,9 @@ function probeMachineTypes(binary: string): MachineType[] {
 
 /**
  * The machine types of `binary`. The probe is synchronous on purpose: it runs once per binary
- * and host (about 0.2 s; a recorded answer is read instead) from XML parsing, which every caller does synchronously, and a QEMU started with
- * `-machine none` and QMP on stdio answers without any socket to clean up.
+ * and host (about 0.2 s; a recorded answer is read instead) from XML parsing, which every
+ * caller does synchronously, and a QEMU started with `-machine none` and QMP on stdio answers
+ * without any socket to clean up.
  */
 export function machineTypes(binary: string): MachineType[] {
   let key: string;
