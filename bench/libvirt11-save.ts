@@ -8,7 +8,7 @@
  * and the targets of the issue and writes bench/results/libvirt11-save.md.
  *
  * Run: npm run build && node dist/bench/libvirt11-save.js (run.ts sets TSVIRT_QEMU)
- * Env: BENCH_SIZES_GIB (default 1,4), BENCH_ROUNDS (default 1).
+ * Env: BENCH_SIZES_GIB (default 1,4), BENCH_ROUNDS (default 1), BENCH_KINDS (random,zero).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +23,12 @@ import { qemu10Binary } from '../test/helpers/qemu10';
 import type { QemuLibvirtd } from '../test/helpers/libvirtd-qemu';
 
 const ROUNDS = rounds(1);
+
+/** Guest kinds to run, from BENCH_KINDS ("random", "zero" or both, comma-separated; default both). */
+function kinds(): boolean[] {
+  const want = (process.env.BENCH_KINDS ?? 'random,zero').split(',').map((s) => s.trim());
+  return [true, false].filter((random) => want.includes(random ? 'random' : 'zero'));
+}
 
 /** A libvirt 11.3 layout: virsh options for save and for restore. */
 interface LvMode {
@@ -223,7 +229,7 @@ async function main(): Promise<void> {
   const groups: GroupRows[] = [];
   try {
     for (const gib of sizesGiB([1, 4])) {
-      for (const random of [true, false]) {
+      for (const random of kinds()) {
         await benchGuest(c, `${gib} GiB ${random ? 'random' : 'mostly zero'}`, gib * GIB, random ? undefined : 128 * MIB);
         groups.push(groupRows(gib, random));
         // Written after every guest, so a run cut short still leaves the guests it finished.

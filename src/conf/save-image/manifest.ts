@@ -8,13 +8,18 @@
  */
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { PIECE_HASH_ALGORITHMS } from './piece-hash';
 
 /** Footer magic. */
 export const MANIFEST_MAGIC = Buffer.from('TSVIRTX\0', 'latin1');
 /** Footer size: magic, version, payload length. */
 export const MANIFEST_FOOTER_SIZE = 16;
-/** Version of the extension this code writes and reads. */
-export const MANIFEST_VERSION = 1;
+/**
+ * Version of the extension this code writes; it reads every version up to it. 2 added a piece's
+ * `algorithm`: a reader of version 1 would take such a digest for a damaged image, so it is
+ * told the version instead.
+ */
+export const MANIFEST_VERSION = 2;
 
 /** How the memory stream is laid out. */
 export type SaveImageMode = 'single' | 'files' | 'region' | 'sparse';
@@ -30,8 +35,10 @@ export interface ManifestFile {
   /** Byte offset of the piece in its file. */
   offset: number;
   length: number;
-  /** Lower-case hex SHA-256 of the piece. */
+  /** Lower-case hex digest of the piece, by `algorithm`. */
   sha256: string;
+  /** How `sha256` was computed (piece-hash.ts); absent: SHA-256 of every byte. */
+  algorithm?: string;
 }
 
 /** The manifest payload. */
@@ -87,7 +94,8 @@ function isValid(m: unknown): m is SaveManifest {
         Number.isInteger(f.channel) &&
         Number.isSafeInteger(f.offset) &&
         Number.isSafeInteger(f.length) &&
-        typeof f.sha256 === 'string',
+        typeof f.sha256 === 'string' &&
+        (f.algorithm === undefined || typeof f.algorithm === 'string'),
     )
   );
 }
@@ -113,5 +121,7 @@ export function decodeManifest(data: Buffer, domain: ErrorDomain = ErrorDomain.Q
     throw failed('save image extension is corrupt', domain);
   }
   if (!isValid(parsed)) throw failed('save image extension is corrupt', domain);
+  const unknown = parsed.files.find((f) => f.algorithm !== undefined && !PIECE_HASH_ALGORITHMS.includes(f.algorithm));
+  if (unknown) throw failed(`save image checksum algorithm '${unknown.algorithm}' is not supported`, domain);
   return parsed;
 }

@@ -1,15 +1,15 @@
 /**
  * Checking a save image without restoring it (`tsvirsh save-image-verify`): libvirt's header
  * checks, then every piece the manifest lists — the main stream, channel files FILE.k, RAM
- * regions — must exist with its recorded length and SHA-256. Reads only.
+ * regions — must exist with its recorded length and checksum (piece-hash.ts). Reads only.
  */
-import { createHash } from 'node:crypto';
 import { openRegularImage } from '../../util/image-path';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { saveImageFormatName } from './header';
 import { readSaveImageHeader } from './image-file';
 import type { ManifestFile, SaveManifest } from './manifest';
+import { createPieceHash } from './piece-hash';
 
 /** One verified piece. */
 export interface VerifiedPiece {
@@ -45,7 +45,7 @@ async function hashPiece(path: string, f: ManifestFile, domain: ErrorDomain): Pr
     if (size < f.offset + f.length) {
       throw VirError.report(ErrorCode.OPERATION_FAILED, domain, `save image file '${path}' is truncated (${size} bytes, expected ${f.offset + f.length})`);
     }
-    const hash = createHash('sha256');
+    const hash = createPieceHash(f.algorithm, domain);
     const buf = Buffer.allocUnsafe(CHUNK);
     for (let pos = 0; pos < f.length; ) {
       const want = Math.min(CHUNK, f.length - pos);
@@ -54,7 +54,7 @@ async function hashPiece(path: string, f: ManifestFile, domain: ErrorDomain): Pr
       hash.update(buf.subarray(0, bytesRead));
       pos += bytesRead;
     }
-    if (hash.digest('hex') !== f.sha256) {
+    if (hash.digest() !== f.sha256) {
       throw VirError.report(ErrorCode.OPERATION_FAILED, domain, `checksum mismatch in save image file '${path}' at offset ${f.offset}`);
     }
   } finally {

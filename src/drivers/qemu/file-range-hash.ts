@@ -9,6 +9,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { NONZERO_BLOCK_HASH, createPieceHash, nonZeroBlockHash } from '../../conf/save-image/piece-hash';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 
@@ -16,6 +17,8 @@ import { VirError } from '../../util/vir-error';
 export interface FileRange {
   offset: number;
   length: number;
+  /** Digest algorithm (piece-hash.ts); absent: SHA-256 of every byte. */
+  algorithm?: string;
 }
 
 /** Running hashes of ranges of one file: their digests, in range order, and a way to stop them. */
@@ -41,23 +44,26 @@ const CHUNK = 4 * 1024 * 1024;
 
 /**
  * The worker's code, kept as source text so it runs the same from the compiled package and from
- * the TypeScript sources the tests load (a worker file would exist only under dist/).
+ * the TypeScript sources the tests load (a worker file would exist only under dist/). The
+ * zero-skipping digest is spliced in from its own source, so both threads run one definition.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
-parentPort.on('message', ({ fd, offset, length, chunk }) => {
+const nonZeroBlockHash = ${nonZeroBlockHash.toString()};
+const plainHash = () => { const h = createHash('sha256'); return { update: (b) => h.update(b), digest: () => h.digest('hex') }; };
+parentPort.on('message', ({ fd, offset, length, chunk, algorithm }) => {
   try {
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, length)));
-    const hash = createHash('sha256');
+    const hash = algorithm === '${NONZERO_BLOCK_HASH}' ? nonZeroBlockHash(createHash) : plainHash();
     for (let done = 0; done < length; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
       if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));
       hash.update(n === buf.length ? buf : buf.subarray(0, n));
       done += n;
     }
-    parentPort.postMessage({ digest: hash.digest('hex') });
+    parentPort.postMessage({ digest: hash.digest() });
   } catch (e) {
     parentPort.postMessage({ error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } });
   }
@@ -86,6 +92,8 @@ function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError
  * away, bytes of whatever file takes the number next).
  */
 export function hashFileRanges(file: string, ranges: readonly FileRange[]): FileHashes {
+  // An algorithm the workers do not know would be hashed as plain SHA-256: refuse it here.
+  for (const r of ranges) createPieceHash(r.algorithm);
   const digests: string[] = new Array<string>(ranges.length);
   const workers: Worker[] = [];
   let next = 0;
@@ -127,7 +135,7 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
         }
         feed(w);
       });
-      w.postMessage({ fd, offset: ranges[i].offset, length: ranges[i].length, chunk: CHUNK });
+      w.postMessage({ fd, offset: ranges[i].offset, length: ranges[i].length, chunk: CHUNK, algorithm: ranges[i].algorithm });
     };
     const n = Math.min(ranges.length, Math.max(1, availableParallelism()));
     for (let k = 0; k < n && !settled; k++) {

@@ -119,7 +119,7 @@ export class RegionSave implements SavePipeline {
   }
 
   manifest(): ImageManifestPart {
-    const regions = this.regions.map((r, i) => ({ name: '', channel: i + 1, offset: this.ramOffset + r.start, length: r.length, sha256: r.sha256 }));
+    const regions = this.regions.map((r, i) => ({ name: '', channel: i + 1, offset: this.ramOffset + r.start, length: r.length, sha256: r.sha256, algorithm: r.algorithm }));
     return {
       mode: 'region',
       channels: this.ctx.options.channels,
@@ -156,7 +156,7 @@ export function readRegionLayout(file: string, info: SaveImageInfo): RegionLayou
   const regions = m.files
     .filter((f) => f.channel > 0)
     .sort((a, b) => a.channel - b.channel)
-    .map((f) => ({ start: f.offset - ram.offset, length: f.length, sha256: f.sha256 }));
+    .map((f) => ({ start: f.offset - ram.offset, length: f.length, sha256: f.sha256, algorithm: f.algorithm }));
   const covered = regions.reduce((n, r) => n + r.length, 0);
   if (regions.length !== m.channels || covered !== ram.size) {
     throw failed(`save image '${file}' region manifest covers ${covered} of ${ram.size} bytes in ${regions.length} regions`);

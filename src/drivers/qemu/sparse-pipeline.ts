@@ -14,7 +14,7 @@
  * channel, `direct-io` for BYPASS_CACHE; each is refused with OPERATION_UNSUPPORTED naming it.
  */
 import { parseDomainXML } from '../../conf/domain-xml';
-import type { SaveImageInfo } from '../../conf/save-image';
+import { NONZERO_BLOCK_HASH, type SaveImageInfo } from '../../conf/save-image';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import { binaryCapabilities, missingCapability } from './capabilities';
@@ -82,14 +82,16 @@ export class SparseSave implements SavePipeline {
   async finish(signal: AbortSignal): Promise<void> {
     const { size } = await this.ctx.fh.stat();
     if (size <= this.ctx.streamOffset) throw failed(`QEMU wrote no memory stream into save image '${this.ctx.file}'`);
-    this.hashes = hashFileRanges(this.ctx.file, splitRange(this.ctx.streamOffset, size, this.ctx.options.channels));
+    // Mapped-ram leaves zero pages as holes: the zero-skipping digest hashes only what QEMU wrote.
+    const ranges = splitRange(this.ctx.streamOffset, size, this.ctx.options.channels).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
+    this.hashes = hashFileRanges(this.ctx.file, ranges);
     const onAbort = (): void => this.hashes?.kill();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       // The hashes read the pages back from the page cache while the disk takes them: the
       // flush QEMU's writes need anyway runs beside the hashing instead of after it.
       const [digests] = await Promise.all([this.hashes.digests, this.ctx.fh.datasync()]);
-      this.pieces = this.hashes.ranges.map((r, i) => ({ name: '', channel: i + 1, offset: r.offset, length: r.length, sha256: digests[i] }));
+      this.pieces = this.hashes.ranges.map((r, i) => ({ name: '', channel: i + 1, offset: r.offset, length: r.length, sha256: digests[i], algorithm: r.algorithm }));
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -147,7 +149,7 @@ export class SparseRestore implements RestorePipeline {
   /** Starts checking the recorded slices alongside QEMU's load (both read the same pages). */
   async beforeIncoming(): Promise<void> {
     const files = this.info.manifest?.files ?? [];
-    if (files.length) this.hashes = hashFileRanges(this.file, files.map((f) => ({ offset: f.offset, length: f.length })));
+    if (files.length) this.hashes = hashFileRanges(this.file, files.map((f) => ({ offset: f.offset, length: f.length, algorithm: f.algorithm })));
   }
 
   private async verdict(): Promise<void> {

@@ -4,10 +4,9 @@
  * the guest memory regenerates from the domain's UUID. Only reads: a failed check changes
  * nothing on disk. Every failure is OPERATION_FAILED naming the offending file.
  */
-import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { setImmediate as yieldNow, setTimeout as sleep } from 'node:timers/promises';
-import { readAt, type ManifestFile, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
+import { createPieceHash, readAt, type ManifestFile, type PieceHash, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
 import { uuidBytes } from '../../conf/uuid';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
@@ -49,15 +48,17 @@ export interface VerifiedImage {
 
 /** Reads a piece of a file chunk by chunk, checking each chunk against the payload. */
 class PieceReader {
-  private readonly hash = createHash('sha256');
+  private readonly hash: PieceHash;
   private pos: number;
   constructor(
     private readonly fh: FileHandle,
     private readonly path: string,
     start: number,
     private readonly end: number,
+    entry: ManifestFile | undefined,
   ) {
     this.pos = start;
+    this.hash = createPieceHash(entry?.algorithm, ErrorDomain.TEST);
   }
 
   async take(n: number): Promise<Buffer> {
@@ -89,7 +90,7 @@ class PieceReader {
 
   finish(entry: ManifestFile | undefined): void {
     if (this.pos !== this.end) throw failed(`save image file '${this.path}' has trailing data`);
-    if (entry && this.hash.digest('hex') !== entry.sha256) {
+    if (entry && this.hash.digest() !== entry.sha256) {
       throw failed(`save image file '${this.path}' is corrupt (checksum mismatch)`);
     }
   }
@@ -139,7 +140,7 @@ export async function verifyTestImage(
 
     if (mode === 'single') {
       if (mainEntry) checkSize(path, mainSize, mainEntry.offset + mainEntry.length);
-      const r = new PieceReader(main, path, info.streamOffset, mainSize);
+      const r = new PieceReader(main, path, info.streamOffset, mainSize, mainEntry);
       await r.take(RECORD_SIZE);
       for (let i = 0; i < count; i++) {
         await r.chunk(record, expected(i));
@@ -149,7 +150,7 @@ export async function verifyTestImage(
       r.finish(mainEntry);
     } else if (mode === 'files') {
       await verifyChannelFiles(path, manifest!, record, job, chunkDelayMs, expected, count);
-      const r = new PieceReader(main, path, info.streamOffset, mainSize);
+      const r = new PieceReader(main, path, info.streamOffset, mainSize, mainEntry);
       await r.take(RECORD_SIZE);
       r.finish(mainEntry);
     } else {
@@ -159,7 +160,7 @@ export async function verifyTestImage(
       const regions = manifest!.files.filter((f) => f.channel > 0);
       await runChannels(regions.length, async (k, check) => {
         const entry = regions[k - 1];
-        const r = new PieceReader(main, path, entry.offset, entry.offset + entry.length);
+        const r = new PieceReader(main, path, entry.offset, entry.offset + entry.length, entry);
         const first = (entry.offset - ram.offset) / CHUNK_SIZE;
         for (let i = first; i < count && (i - first) * CHUNK_SIZE < entry.length; i++) {
           await r.chunk(record, expected(i));
@@ -206,7 +207,7 @@ async function verifyChannelFiles(
     const uuidHex = uuidBytes(manifest.uuid).toString('hex');
     await runChannels(n, async (k, check) => {
       const { fh, file, entry } = opened[k - 1];
-      const r = new PieceReader(fh, file, entry.offset, entry.offset + entry.length);
+      const r = new PieceReader(fh, file, entry.offset, entry.offset + entry.length, entry);
       const hdr = decodeChannelHeader(await r.take(RECORD_SIZE));
       if (!hdr) throw failed(`save image file '${file}' has no channel header`);
       if (hdr.channel !== k || hdr.channels !== n || hdr.uuidHex !== uuidHex) {

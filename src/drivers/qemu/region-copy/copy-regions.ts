@@ -7,10 +7,10 @@
  * The "workers" are concurrent async loops: Node runs the positional reads and writes on
  * libuv's thread pool, so N loops keep N transfers in flight without worker_threads.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { VirError } from '../../../util/vir-error';
+import { NONZERO_BLOCK_HASH, createPieceHash } from '../../../conf/save-image/piece-hash';
 
 /** Copy granularity; a multiple of the largest page size a backend may use (2 MiB huge pages). */
 export const REGION_CHUNK = 2 * 1024 * 1024;
@@ -21,8 +21,10 @@ export interface RegionDigest {
   /** Offset of the region inside the RAM (not inside the file). */
   start: number;
   length: number;
-  /** SHA-256 of the region's bytes, zeros included. */
+  /** Digest of the region's bytes by `algorithm` (piece-hash.ts). */
   sha256: string;
+  /** Absent: SHA-256 of every byte (images of manifest version 1). */
+  algorithm?: string;
 }
 
 /** Options of {@link copyRegions}. */
@@ -61,16 +63,16 @@ function ioError(o: CopyRegionsOptions, err: unknown): VirError {
   return VirError.system(ErrorDomain.QEMU, `cannot copy guest RAM ${o.expect ? 'from' : 'into'} save image${o.imageName ? ` '${o.imageName}'` : ''}`, err);
 }
 
-async function copyOne(o: CopyRegionsOptions, worker: number, start: number, length: number): Promise<RegionDigest> {
+async function copyOne(o: CopyRegionsOptions, worker: number, start: number, length: number, algorithm: string | undefined): Promise<RegionDigest> {
   try {
-    return await copyChunks(o, worker, start, length);
+    return await copyChunks(o, worker, start, length, algorithm);
   } catch (err) {
     throw ioError(o, err);
   }
 }
 
-async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, length: number): Promise<RegionDigest> {
-  const hash = createHash('sha256');
+async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, length: number, algorithm: string | undefined): Promise<RegionDigest> {
+  const hash = createPieceHash(algorithm);
   const buf = Buffer.allocUnsafe(REGION_CHUNK);
   for (let pos = 0; pos < length; ) {
     if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
@@ -90,7 +92,7 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, 
     pos += want;
     o.onProgress?.(worker, want);
   }
-  return { start, length, sha256: hash.digest('hex') };
+  return { start, length, sha256: hash.digest(), ...(algorithm ? { algorithm } : {}) };
 }
 
 /**
@@ -99,8 +101,8 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, 
  * On restore (`expect` given) a region whose checksum differs fails the whole copy.
  */
 export async function copyRegions(o: CopyRegionsOptions): Promise<RegionDigest[]> {
-  const regions = o.expect ? o.expect.map(({ start, length }) => ({ start, length })) : splitRegions(o.size, o.workers);
-  const digests = await Promise.all(regions.map((r, i) => copyOne(o, i + 1, r.start, r.length)));
+  const regions = o.expect ?? splitRegions(o.size, o.workers).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
+  const digests = await Promise.all(regions.map((r, i) => copyOne(o, i + 1, r.start, r.length, r.algorithm)));
   if (o.expect) {
     digests.forEach((d, i) => {
       if (d.sha256 !== o.expect![i].sha256) {
