@@ -112,7 +112,7 @@ test('worker threads compute the same digests as the main thread, plain SHA-256 
   }
 });
 
-test('region copies record the digest; a version 1 region (plain SHA-256) still restores and still catches damage', async () => {
+test('region copies record the digest and a data map; a version 1 region (plain SHA-256) still restores; damage is caught', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'piece-hash-'));
   const open = (n: string, flags: string): Promise<fs.promises.FileHandle> => fs.promises.open(path.join(dir, n), flags);
   try {
@@ -143,11 +143,7 @@ test('region copies record the digest; a version 1 region (plain SHA-256) still 
     const v1 = digests.map(({ start, length }) => ({ start, length, sha256: createHash('sha256').update(ram.subarray(start, start + length)).digest('hex') }));
     expect((await restoreWith(v1)).equals(ram)).toBe(true);
 
-    // One byte of a hole filled in the image: both kinds of record refuse it.
-    const fd = fs.openSync(path.join(dir, 'img'), 'r+');
-    fs.writeSync(fd, Buffer.from([1]), 0, 1, 6 * 1024 * KIB);
-    fs.closeSync(fd);
-    for (const record of [digests, v1]) {
+    const refused = async (record: typeof digests): Promise<void> => {
       const err = await restoreWith(record).then(
         () => null,
         (e: unknown) => e,
@@ -155,7 +151,27 @@ test('region copies record the digest; a version 1 region (plain SHA-256) still 
       expect(err).toBeInstanceOf(VirError);
       expect((err as VirError).code).toBe(ErrorCode.OPERATION_FAILED);
       expect((err as VirError).message).toContain("checksum mismatch in the RAM region of save image 'img'");
-    }
+    };
+    // The data map lists the random bytes' chunks only (2 MiB units).
+    expect(digests.map((d) => d.data)).toEqual([[[2 * 1024 * KIB, 2 * 1024 * KIB]], []]);
+    // A map that hides data fails the checksum: the map need not be trusted.
+    await refused([{ ...digests[0], data: [] }, digests[1]]);
+    // A map that lists more than the data costs reads only.
+    expect((await restoreWith([{ ...digests[0], data: [[0, 4 * 1024 * KIB]] }, digests[1]])).equals(ram)).toBe(true);
+
+    // One byte of a hole filled in the image: a version 1 record (whole region read) refuses it;
+    // with a data map the hole is not read and the guest gets the zeros it had when saved.
+    const fd = fs.openSync(path.join(dir, 'img'), 'r+');
+    fs.writeSync(fd, Buffer.from([1]), 0, 1, 6 * 1024 * KIB);
+    fs.closeSync(fd);
+    await refused(v1);
+    expect((await restoreWith(digests)).equals(ram)).toBe(true);
+    // A byte changed inside the data: both refuse it.
+    const fd2 = fs.openSync(path.join(dir, 'img'), 'r+');
+    fs.writeSync(fd2, Buffer.from([ram[2 * 1024 * KIB + 100] ^ 1]), 0, 1, 2 * 1024 * KIB + 100);
+    fs.closeSync(fd2);
+    await refused(digests);
+    await refused(v1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -176,4 +192,10 @@ test('the manifest carries the algorithm; an unknown one is refused, not taken f
   const bad = { ...m, files: [{ ...m.files[0], algorithm: 'crc32' }] };
   expect(() => decodeManifest(area(bad))).toThrow("save image checksum algorithm 'crc32' is not supported");
   expect(() => createPieceHash('crc32')).toThrow(VirError);
+  // Data maps: sorted, disjoint, inside the piece; anything else is a corrupt manifest.
+  const withData = (data: unknown): SaveManifest => ({ ...m, files: [{ ...m.files[0], data: data as Array<[number, number]> }] });
+  expect(decodeManifest(area(withData([[0, 2], [4, 6]])))?.files[0].data).toEqual([[0, 2], [4, 6]]);
+  for (const data of [[[4, 2], [0, 2]], [[0, 5], [4, 2]], [[8, 3]], [[0, 0]], [[-1, 2]], [[0]], 'all', [[0.5, 1]]]) {
+    expect(() => decodeManifest(area(withData(data)))).toThrow('save image extension is corrupt');
+  }
 });

@@ -39,6 +39,25 @@ export interface ManifestFile {
   sha256: string;
   /** How `sha256` was computed (piece-hash.ts); absent: SHA-256 of every byte. */
   algorithm?: string;
+  /**
+   * RAM regions: `[offset, length]` byte ranges of the piece, sorted and disjoint, outside of
+   * which it is zeros; a restore reads only these. Absent: read the whole piece.
+   */
+  data?: Array<[number, number]>;
+}
+
+/** Whether `data` is a sorted list of disjoint ranges inside a piece of `length` bytes. */
+function validDataRuns(data: unknown, length: number): boolean {
+  if (data === undefined) return true;
+  if (!Array.isArray(data)) return false;
+  let end = 0;
+  for (const run of data) {
+    if (!Array.isArray(run) || run.length !== 2 || !Number.isSafeInteger(run[0]) || !Number.isSafeInteger(run[1])) return false;
+    const [offset, len] = run as [number, number];
+    if (offset < end || len <= 0 || offset + len > length) return false;
+    end = offset + len;
+  }
+  return true;
 }
 
 /** The manifest payload. */
@@ -95,7 +114,8 @@ function isValid(m: unknown): m is SaveManifest {
         Number.isSafeInteger(f.offset) &&
         Number.isSafeInteger(f.length) &&
         typeof f.sha256 === 'string' &&
-        (f.algorithm === undefined || typeof f.algorithm === 'string'),
+        (f.algorithm === undefined || typeof f.algorithm === 'string') &&
+        validDataRuns(f.data, f.length),
     )
   );
 }

@@ -23,6 +23,11 @@ export const PIECE_HASH_ALGORITHMS: readonly string[] = [NONZERO_BLOCK_HASH];
 /** A running checksum of one piece, fed its bytes in order. */
 export interface PieceHash {
   update(data: Buffer): void;
+  /**
+   * Feeds `n` zero bytes: the caller already compared them with zeros (a copy has to, to leave
+   * holes), and the zero-skipping digest then needs no second pass over them.
+   */
+  zeros(n: number): void;
   /** Lower-case hex; call once. */
   digest(): string;
 }
@@ -65,6 +70,13 @@ export function nonZeroBlockHash(hashFactory: typeof createHash): PieceHash {
       for (; data.length - i >= BLOCK; i += BLOCK) block(data.subarray(i, i + BLOCK));
       if (i < data.length) fill = data.copy(pending, 0, i);
     },
+    zeros(n: number): void {
+      if (fill === 0 && n % BLOCK === 0) {
+        pos += n;
+        return;
+      }
+      for (let left = n; left > 0; left -= Math.min(BLOCK, left)) this.update(zero.subarray(0, Math.min(BLOCK, left)));
+    },
     digest(): string {
       if (fill > 0) block(pending.subarray(0, fill));
       fill = 0;
@@ -77,7 +89,14 @@ export function nonZeroBlockHash(hashFactory: typeof createHash): PieceHash {
 /** SHA-256 of every byte, behind the same interface. */
 function plainHash(): PieceHash {
   const hash = createHash('sha256');
-  return { update: (data) => void hash.update(data), digest: () => hash.digest('hex') };
+  const zero = Buffer.alloc(65536);
+  return {
+    update: (data) => void hash.update(data),
+    zeros: (n) => {
+      for (let left = n; left > 0; left -= Math.min(zero.length, left)) hash.update(zero.subarray(0, Math.min(zero.length, left)));
+    },
+    digest: () => hash.digest('hex'),
+  };
 }
 
 /** The hash a piece recorded with `algorithm` (undefined: plain SHA-256) is checked with. */

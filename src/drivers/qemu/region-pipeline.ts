@@ -16,8 +16,11 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ActiveJob } from '../common/domain-job';
 import { MultifdSink, feedMultifd, type FeedSource } from './multifd-relay';
-import { REGION_CHUNK, copyRegions, ddCopyRegions, type RegionDigest } from './region-copy';
+import { REGION_CHUNK, copyRegions, ddCopyRegions, prefetchRegions, type Prefetch, type RegionDigest } from './region-copy';
 import type { ImageManifestPart, RestorePipeline, SavePipeline, SavePipelineContext } from './save-pipeline';
+
+/** Most JSON the regions' data maps may take in the manifest (out of 64 KiB of padding). */
+const DATA_MAP_BUDGET = 16 * 1024;
 
 function failed(detail: string): VirError {
   return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, detail);
@@ -119,7 +122,18 @@ export class RegionSave implements SavePipeline {
   }
 
   manifest(): ImageManifestPart {
-    const regions = this.regions.map((r, i) => ({ name: '', channel: i + 1, offset: this.ramOffset + r.start, length: r.length, sha256: r.sha256, algorithm: r.algorithm }));
+    // The data maps share the 64 KiB of header padding with the XML's room to grow: a guest whose
+    // memory is too scattered to list in a few KiB is read whole on restore, as before maps.
+    const maps = JSON.stringify(this.regions.map((r) => r.data ?? [])).length <= DATA_MAP_BUDGET;
+    const regions = this.regions.map((r, i) => ({
+      name: '',
+      channel: i + 1,
+      offset: this.ramOffset + r.start,
+      length: r.length,
+      sha256: r.sha256,
+      algorithm: r.algorithm,
+      ...(maps && r.data ? { data: r.data } : {}),
+    }));
     return {
       mode: 'region',
       channels: this.ctx.options.channels,
@@ -156,7 +170,7 @@ export function readRegionLayout(file: string, info: SaveImageInfo): RegionLayou
   const regions = m.files
     .filter((f) => f.channel > 0)
     .sort((a, b) => a.channel - b.channel)
-    .map((f) => ({ start: f.offset - ram.offset, length: f.length, sha256: f.sha256, algorithm: f.algorithm }));
+    .map((f) => ({ start: f.offset - ram.offset, length: f.length, sha256: f.sha256, algorithm: f.algorithm, data: f.data }));
   const covered = regions.reduce((n, r) => n + r.length, 0);
   if (regions.length !== m.channels || covered !== ram.size) {
     throw failed(`save image '${file}' region manifest covers ${covered} of ${ram.size} bytes in ${regions.length} regions`);
@@ -199,7 +213,7 @@ export abstract class DeviceStateRestore implements RestorePipeline {
     await this.feeding;
   }
 
-  abstract cleanup(): void;
+  abstract cleanup(): void | Promise<void>;
 }
 
 /** Restore: regions into the new guest's backend, then the device state over a socket. */
@@ -215,10 +229,14 @@ export class RegionRestore extends DeviceStateRestore {
     super(device, socketPath);
   }
 
+  private prefetch: Prefetch | null = null;
+
   override attach(job: ActiveJob): void {
     super.attach(job);
     job.setChannels(this.regions.length);
     job.setTotal(this.ram.size + this.device.length);
+    // Called before QEMU is spawned: the disk works while QEMU starts.
+    this.prefetch = prefetchRegions(this.file, this.ram.offset, this.regions);
   }
 
   /** Checks the image's region layout against the file before any QEMU starts. */
@@ -236,6 +254,7 @@ export class RegionRestore extends DeviceStateRestore {
   }
 
   async beforeIncoming(pid: number): Promise<void> {
+    await this.prefetch?.stop();
     const dst = await openGuestRam(pid, this.ram.size, this.isRam, 'r+');
     const src = await open(this.file, 'r');
     try {
@@ -255,7 +274,8 @@ export class RegionRestore extends DeviceStateRestore {
     }
   }
 
-  cleanup(): void {
-    /* the socket belongs to QEMU, which removes it */
+  /** The socket belongs to QEMU, which removes it; a warm-up still running is stopped. */
+  async cleanup(): Promise<void> {
+    await this.prefetch?.stop();
   }
 }

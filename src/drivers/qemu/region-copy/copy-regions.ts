@@ -14,7 +14,8 @@ import { NONZERO_BLOCK_HASH, createPieceHash } from '../../../conf/save-image/pi
 
 /** Copy granularity; a multiple of the largest page size a backend may use (2 MiB huge pages). */
 export const REGION_CHUNK = 2 * 1024 * 1024;
-const ZERO = Buffer.alloc(REGION_CHUNK);
+/** A chunk of zeros to compare read chunks with (read-only). */
+export const ZERO_CHUNK = Buffer.alloc(REGION_CHUNK);
 
 /** One region of the copy, with its checksum. */
 export interface RegionDigest {
@@ -25,6 +26,24 @@ export interface RegionDigest {
   sha256: string;
   /** Absent: SHA-256 of every byte (images of manifest version 1). */
   algorithm?: string;
+  /** The region's chunks that hold data (see {@link DataRuns}); absent: any chunk may. */
+  data?: DataRuns;
+}
+
+/**
+ * Byte ranges `[offset, length]` of a region, relative to its start, sorted and merged, outside
+ * of which the region is zeros. A restore reads only these: reading a never-written hole of the
+ * image costs the kernel a fresh zeroed page-cache page (5.7 s of system time per 4 GiB here,
+ * against 0.14 s once cached). The map need not be trusted: a chunk it leaves out is taken as
+ * zeros by the digest too, so a map that hides data fails the region's checksum.
+ */
+export type DataRuns = Array<[number, number]>;
+
+/** Appends a data chunk to `runs`, merging it into the last run when they touch. */
+export function addDataRun(runs: DataRuns, offset: number, length: number): void {
+  const last = runs[runs.length - 1];
+  if (last && last[0] + last[1] === offset) last[1] += length;
+  else runs.push([offset, length]);
 }
 
 /** Options of {@link copyRegions}. */
@@ -63,46 +82,87 @@ function ioError(o: CopyRegionsOptions, err: unknown): VirError {
   return VirError.system(ErrorDomain.QEMU, `cannot copy guest RAM ${o.expect ? 'from' : 'into'} save image${o.imageName ? ` '${o.imageName}'` : ''}`, err);
 }
 
-async function copyOne(o: CopyRegionsOptions, worker: number, start: number, length: number, algorithm: string | undefined): Promise<RegionDigest> {
+async function copyOne(o: CopyRegionsOptions, worker: number, region: Region): Promise<RegionDigest> {
   try {
-    return await copyChunks(o, worker, start, length, algorithm);
+    return await copyChunks(o, worker, region);
   } catch (err) {
     throw ioError(o, err);
   }
 }
 
-async function copyChunks(o: CopyRegionsOptions, worker: number, start: number, length: number, algorithm: string | undefined): Promise<RegionDigest> {
-  const hash = createPieceHash(algorithm);
-  const buf = Buffer.allocUnsafe(REGION_CHUNK);
-  for (let pos = 0; pos < length; ) {
+/** What a worker copies: a region, how its digest is computed, and where its data lies if known. */
+type Region = Pick<RegionDigest, 'start' | 'length' | 'algorithm' | 'data'>;
+
+/** Reads kept in flight per region, so a region holding most of the data still keeps the disk busy. */
+const READ_AHEAD = 4;
+
+/** The chunks to read: each run cut at REGION_CHUNK, as `[offset, length]` in the region. */
+function* chunksOf(runs: DataRuns): Generator<[number, number]> {
+  for (const [offset, length] of runs) {
+    for (let pos = offset; pos < offset + length; pos += REGION_CHUNK) yield [pos, Math.min(REGION_CHUNK, offset + length - pos)];
+  }
+}
+
+async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region): Promise<RegionDigest> {
+  const hash = createPieceHash(r.algorithm);
+  const found: DataRuns = [];
+  const free: Buffer[] = [];
+  for (let k = 0; k < READ_AHEAD; k++) free.push(Buffer.allocUnsafe(REGION_CHUNK));
+  const inFlight: Array<{ pos: number; want: number; buf: Buffer; read: Promise<number> }> = [];
+  const chunks = chunksOf(r.data ?? [[0, r.length]]);
+  const issue = (): void => {
+    const next = chunks.next();
+    if (next.done) return;
+    const [pos, want] = next.value;
+    const buf = free.pop()!;
+    const read = o.src.read(buf, 0, want, o.srcOffset + r.start + pos).then((x) => x.bytesRead);
+    // Reads still in flight when an earlier chunk fails are dropped with the copy.
+    read.catch(() => undefined);
+    inFlight.push({ pos, want, buf, read });
+  };
+  let pos = 0;
+  const skipTo = (to: number): void => {
+    if (to <= pos) return;
+    hash.zeros(to - pos);
+    o.onProgress?.(worker, to - pos);
+    pos = to;
+  };
+  for (let k = 0; k < READ_AHEAD; k++) issue();
+  for (let c = inFlight.shift(); c; c = inFlight.shift()) {
     if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
-    const want = Math.min(REGION_CHUNK, length - pos);
-    const { bytesRead } = await o.src.read(buf, 0, want, o.srcOffset + start + pos);
-    if (bytesRead !== want) {
+    skipTo(c.pos);
+    if ((await c.read) !== c.want) {
       throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image${o.imageName ? ` '${o.imageName}'` : ''} is truncated in its RAM region`);
     }
-    const data = buf.subarray(0, want);
-    hash.update(data);
+    const data = c.buf.subarray(0, c.want);
     // Zero chunks are not written: the destination was sized (and zeroed) beforehand, so they
     // stay holes in the image and untouched pages in a fresh memory backend.
-    if (!data.equals(ZERO.subarray(0, want))) {
+    if (data.equals(ZERO_CHUNK.subarray(0, c.want))) {
+      hash.zeros(c.want);
+    } else {
+      hash.update(data);
+      addDataRun(found, c.pos, c.want);
       let done = 0;
-      while (done < want) done += (await o.dst.write(data, done, want - done, o.dstOffset + start + pos + done)).bytesWritten;
+      while (done < c.want) done += (await o.dst.write(data, done, c.want - done, o.dstOffset + r.start + c.pos + done)).bytesWritten;
     }
-    pos += want;
-    o.onProgress?.(worker, want);
+    pos += c.want;
+    o.onProgress?.(worker, c.want);
+    free.push(c.buf);
+    issue();
   }
-  return { start, length, sha256: hash.digest(), ...(algorithm ? { algorithm } : {}) };
+  skipTo(r.length);
+  return { start: r.start, length: r.length, sha256: hash.digest(), ...(r.algorithm ? { algorithm: r.algorithm } : {}), data: found };
 }
 
 /**
  * Copies RAM with `workers` parallel regions. The destination must already be `size` bytes
  * long past `dstOffset` and read as zeros where nothing is written (a fresh sparse file).
- * On restore (`expect` given) a region whose checksum differs fails the whole copy.
+ * On restore (`expect` given) a region whose checksum differs fails the whole copy, and only
+ * the chunks of a region's data map are read.
  */
 export async function copyRegions(o: CopyRegionsOptions): Promise<RegionDigest[]> {
   const regions = o.expect ?? splitRegions(o.size, o.workers).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
-  const digests = await Promise.all(regions.map((r, i) => copyOne(o, i + 1, r.start, r.length, r.algorithm)));
+  const digests = await Promise.all(regions.map((r, i) => copyOne(o, i + 1, r)));
   if (o.expect) {
     digests.forEach((d, i) => {
       if (d.sha256 !== o.expect![i].sha256) {
