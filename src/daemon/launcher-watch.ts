@@ -5,27 +5,7 @@
  * launcher and shuts down, as on SIGTERM, once the launcher is gone. A daemon started any
  * other way (a shell, systemd, nohup) is not tied to its parent.
  */
-import fs from 'node:fs';
-
-/** argv of a process from /proc, or undefined when it cannot be read. */
-function cmdline(pid: number): string[] | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a.length > 0);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The parent pid of `pid` from /proc/PID/stat (the field after the parenthesized name). */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    return Number.isInteger(ppid) ? ppid : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { cmdline, isAlive, parentOf } from '../util/proc';
 
 /** True for npm's exec/npx process (its title is `npm exec ...`, or node running npx-cli.js). */
 function isNpmExec(argv: readonly string[]): boolean {
@@ -49,16 +29,6 @@ export function npmLauncherPid(start = process.ppid): number | undefined {
     pid = parentOf(pid);
   }
   return undefined;
-}
-
-/** True while a process with `pid` exists (EPERM: it exists, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -10,7 +10,8 @@ import { moduleLogger } from '../util/logger';
 import { saslUserCommand } from './auth/sasl-user-command';
 import { loadDriverModules } from '../drivers/driver-modules';
 import { loadSettings, type DaemonSettings } from './config';
-import { isAlive, watchNpmLauncher } from './launcher-watch';
+import { isAlive } from '../util/proc';
+import { watchNpmLauncher } from './launcher-watch';
 import { Daemon } from './server';
 
 const log = moduleLogger('tsvirtd');

@@ -74,6 +74,8 @@ export interface WriterScratch {
   /** The stream's SHA-256, written under `hashTmp` and renamed once complete. */
   hash: string;
   hashTmp: string;
+  /** The script's pid, its first write: a writer still running at cleanup is stopped by it. */
+  pid: string;
 }
 
 /**
@@ -88,6 +90,7 @@ export function writerScratch(doneFile: string): WriterScratch {
     script: `${doneFile}.sh`,
     hash: `${doneFile}.sha256`,
     hashTmp: `${doneFile}.sha256.tmp`,
+    pid: `${doneFile}.pid`,
   };
 }
 

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, openSync, closeSync, existsSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
+import { cmdline, descendantsOf, isRunning } from '../../util/proc';
 import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
@@ -172,7 +173,7 @@ class ExecStreamSave implements SavePipeline {
     // The status goes to a temp name first so that the reader never sees a half-written file.
     writeFileSync(
       f.script,
-      ['set -o pipefail', `exec 2>${shQuote(f.err)}`, pipeline, `echo $? > ${shQuote(f.statusTmp)} && mv ${shQuote(f.statusTmp)} ${shQuote(f.status)}`, ''].join('\n'),
+      ['set -o pipefail', `echo $$ > ${shQuote(f.pid)}`, `exec 2>${shQuote(f.err)}`, pipeline, `echo $? > ${shQuote(f.statusTmp)} && mv ${shQuote(f.statusTmp)} ${shQuote(f.status)}`, ''].join('\n'),
       { mode: 0o600 },
     );
     this.uri = `exec:exec /bin/bash ${shQuote(f.script)}`;
@@ -218,15 +219,39 @@ class ExecStreamSave implements SavePipeline {
     this.launched = true;
   }
 
-  /** Waits (briefly) for the writer's status so it is not written after the cleanup. */
+  /**
+   * Waits (briefly) for the writer's status so it is not written after the cleanup; a writer
+   * still busy then (a compressor draining a long tail, a stalled disk) is killed, so nothing
+   * writes into the run dir or the image once the save has answered.
+   */
   async cleanup(): Promise<void> {
     for (let i = 0; this.launched && i < 400 && !existsSync(this.scratch.status); i++) await sleep(5);
+    if (this.launched && !existsSync(this.scratch.status)) await stopWriter(this.scratch);
     this.removeScratch();
   }
 
   private removeScratch(): void {
     for (const f of Object.values(this.scratch)) rmSync(f, { force: true });
   }
+}
+
+/**
+ * Kills the writer script and everything it started (tee, compressor, hasher, dd), found from
+ * its pid file and checked against its command line so a reused pid is left alone, then waits
+ * for them to be gone (the script itself stays a zombie until QEMU reaps it).
+ */
+async function stopWriter(scratch: WriterScratch): Promise<void> {
+  const pid = Number.parseInt(readSmallFile(scratch.pid) ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 1 || !(cmdline(pid) ?? []).includes(scratch.script)) return;
+  const tree = [pid, ...descendantsOf(pid)];
+  for (const p of tree) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (let i = 0; i < 200 && tree.some(isRunning); i++) await sleep(5);
 }
 
 /**
