@@ -11,9 +11,15 @@ import fs from 'node:fs/promises';
 import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { VirError } from '../../../util/vir-error';
 import { NONZERO_BLOCK_HASH, createPieceHash } from '../../../conf/save-image/piece-hash';
+import { linkedAbort, mapPool } from '../../../util/pool';
 
 /** Copy granularity; a multiple of the largest page size a backend may use (2 MiB huge pages). */
 export const REGION_CHUNK = 2 * 1024 * 1024;
+/**
+ * Regions worked on at once, whatever the image's channel count (up to 255): each costs
+ * buffers or a dd process, and 2 cores gain nothing past a few.
+ */
+export const REGION_CONCURRENCY = 8;
 /** A chunk of zeros to compare read chunks with (read-only). */
 export const ZERO_CHUNK = Buffer.alloc(REGION_CHUNK);
 
@@ -82,9 +88,9 @@ function ioError(o: CopyRegionsOptions, err: unknown): VirError {
   return VirError.system(ErrorDomain.QEMU, `cannot copy guest RAM ${o.expect ? 'from' : 'into'} save image${o.imageName ? ` '${o.imageName}'` : ''}`, err);
 }
 
-async function copyOne(o: CopyRegionsOptions, worker: number, region: Region): Promise<RegionDigest> {
+async function copyOne(o: CopyRegionsOptions, worker: number, region: Region, depth: number): Promise<RegionDigest> {
   try {
-    return await copyChunks(o, worker, region);
+    return await copyChunks(o, worker, region, depth);
   } catch (err) {
     throw ioError(o, err);
   }
@@ -93,8 +99,12 @@ async function copyOne(o: CopyRegionsOptions, worker: number, region: Region): P
 /** What a worker copies: a region, how its digest is computed, and where its data lies if known. */
 type Region = Pick<RegionDigest, 'start' | 'length' | 'algorithm' | 'data'>;
 
-/** Reads kept in flight per region, so a region holding most of the data still keeps the disk busy. */
-const READ_AHEAD = 4;
+/**
+ * Reads in flight for all regions together: libuv runs 4 file operations at once, so more only
+ * hold buffers. Each region gets its share, at least 2, so a region holding most of the data (a
+ * mostly idle guest's) still keeps the disk busy while the others skip their holes.
+ */
+const READS_IN_FLIGHT = 8;
 
 /** The chunks to read: each run cut at REGION_CHUNK, as `[offset, length]` in the region. */
 function* chunksOf(runs: DataRuns): Generator<[number, number]> {
@@ -103,11 +113,11 @@ function* chunksOf(runs: DataRuns): Generator<[number, number]> {
   }
 }
 
-async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region): Promise<RegionDigest> {
+async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, depth: number): Promise<RegionDigest> {
   const hash = createPieceHash(r.algorithm);
   const found: DataRuns = [];
   const free: Buffer[] = [];
-  for (let k = 0; k < READ_AHEAD; k++) free.push(Buffer.allocUnsafe(REGION_CHUNK));
+  for (let k = 0; k < depth; k++) free.push(Buffer.allocUnsafe(REGION_CHUNK));
   const inFlight: Array<{ pos: number; want: number; buf: Buffer; read: Promise<number> }> = [];
   const chunks = chunksOf(r.data ?? [[0, r.length]]);
   const issue = (): void => {
@@ -127,7 +137,7 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region): Pro
     o.onProgress?.(worker, to - pos);
     pos = to;
   };
-  for (let k = 0; k < READ_AHEAD; k++) issue();
+  for (let k = 0; k < depth; k++) issue();
   for (let c = inFlight.shift(); c; c = inFlight.shift()) {
     if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
     skipTo(c.pos);
@@ -161,8 +171,12 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region): Pro
  * the chunks of a region's data map are read.
  */
 export async function copyRegions(o: CopyRegionsOptions): Promise<RegionDigest[]> {
-  const regions = o.expect ?? splitRegions(o.size, o.workers).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
-  const digests = await Promise.all(regions.map((r, i) => copyOne(o, i + 1, r)));
+  const regions: Region[] = o.expect ?? splitRegions(o.size, o.workers).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
+  const lanes = Math.min(REGION_CONCURRENCY, regions.length);
+  const depth = Math.max(2, Math.floor(READS_IN_FLIGHT / Math.max(1, lanes)));
+  // One failed region stops the others at their next chunk, and none still runs afterwards.
+  const ctl = linkedAbort(o.signal);
+  const digests = await mapPool(regions, REGION_CONCURRENCY, (r, i) => copyOne({ ...o, signal: ctl.signal }, i + 1, r, depth), ctl);
   if (o.expect) {
     digests.forEach((d, i) => {
       if (d.sha256 !== o.expect![i].sha256) {

@@ -10,7 +10,8 @@ import { open } from 'node:fs/promises';
 import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { VirError } from '../../../util/vir-error';
 import { NONZERO_BLOCK_HASH, createPieceHash } from '../../../conf/save-image/piece-hash';
-import { REGION_CHUNK, ZERO_CHUNK, addDataRun, splitRegions, type DataRuns, type RegionDigest } from './copy-regions';
+import { REGION_CHUNK, REGION_CONCURRENCY, ZERO_CHUNK, addDataRun, splitRegions, type DataRuns, type RegionDigest } from './copy-regions';
+import { linkedAbort, mapPool } from '../../../util/pool';
 
 /** Options of {@link ddCopyRegions}. */
 export interface DdCopyOptions {
@@ -80,34 +81,35 @@ async function hashRegion(srcPath: string, start: number, length: number, worker
   return { start, length, sha256: hash.digest(), algorithm: NONZERO_BLOCK_HASH, data };
 }
 
-/** One dd per region, all at once; on a failure the others are killed before it is raised. */
+/**
+ * One dd per region, REGION_CONCURRENCY at a time; on a failure the running ones are killed and
+ * none is started before it is raised.
+ */
 async function copyAll(o: DdCopyOptions, regions: Array<{ start: number; length: number }>, direct: boolean): Promise<void> {
   const blk = REGION_CHUNK;
-  const copies = regions.map((r) =>
-    runDd(
-      [
-        `if=${o.srcPath}`,
-        `of=${o.dstPath}`,
-        `bs=${blk}`,
-        `skip=${r.start / blk}`,
-        `seek=${(o.dstOffset + r.start) / blk}`,
-        // In bytes: the last region may end mid-block (GNU dd then drops O_DIRECT for that write).
-        `count=${r.length}`,
-        'iflag=count_bytes',
-        ...(direct ? ['oflag=direct'] : []),
-        'conv=sparse,notrunc',
-        'status=none',
-      ],
-      o.signal,
-    ),
+  const ctl = linkedAbort(o.signal);
+  await mapPool(
+    regions,
+    REGION_CONCURRENCY,
+    (r) =>
+      runDd(
+        [
+          `if=${o.srcPath}`,
+          `of=${o.dstPath}`,
+          `bs=${blk}`,
+          `skip=${r.start / blk}`,
+          `seek=${(o.dstOffset + r.start) / blk}`,
+          // In bytes: the last region may end mid-block (GNU dd then drops O_DIRECT for that write).
+          `count=${r.length}`,
+          'iflag=count_bytes',
+          ...(direct ? ['oflag=direct'] : []),
+          'conv=sparse,notrunc',
+          'status=none',
+        ],
+        ctl.signal,
+      ).done,
+    ctl,
   );
-  try {
-    await Promise.all(copies.map((c) => c.done));
-  } catch (err) {
-    for (const c of copies) if (c.child.exitCode === null) c.child.kill('SIGKILL');
-    await Promise.allSettled(copies.map((c) => c.done));
-    throw err;
-  }
 }
 
 /**
@@ -120,15 +122,22 @@ async function copyAll(o: DdCopyOptions, regions: Array<{ start: number; length:
 export async function ddCopyRegions(o: DdCopyOptions): Promise<RegionDigest[]> {
   if (o.dstOffset % REGION_CHUNK !== 0) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'RAM region offset is not aligned');
   const regions = splitRegions(o.size, o.workers);
-  const hashing = Promise.all(regions.map((r, i) => hashRegion(o.srcPath, r.start, r.length, i + 1, o)));
-  // Settled below, or left to end on its own when the copy fails.
+  const hashCtl = linkedAbort(o.signal);
+  const hashing = mapPool(regions, REGION_CONCURRENCY, (r, i) => hashRegion(o.srcPath, r.start, r.length, i + 1, { ...o, signal: hashCtl.signal }), hashCtl);
+  // Settled below, also when the copy fails: no read of guest RAM outlives the call.
   hashing.catch(() => undefined);
   try {
-    await copyAll(o, regions, true);
+    try {
+      await copyAll(o, regions, true);
+    } catch (err) {
+      // dd runs in the C locale (cLocaleEnv), so the errno text is English.
+      if (o.signal?.aborted || !/Invalid argument/.test((err as Error).message)) throw err;
+      await copyAll(o, regions, false);
+    }
   } catch (err) {
-    // dd runs in the C locale (cLocaleEnv), so the errno text is English.
-    if (o.signal?.aborted || !/Invalid argument/.test((err as Error).message)) throw err;
-    await copyAll(o, regions, false);
+    hashCtl.abort();
+    await hashing.catch(() => undefined);
+    throw err;
   }
   return hashing;
 }
