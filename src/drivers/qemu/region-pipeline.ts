@@ -175,6 +175,10 @@ export function readRegionLayout(file: string, info: SaveImageInfo): RegionLayou
   if (regions.length !== m.channels || covered !== ram.size) {
     throw failed(`save image '${file}' region manifest covers ${covered} of ${ram.size} bytes in ${regions.length} regions`);
   }
+  // Regions must tile the RAM, in channel order: two regions over the same bytes with different
+  // data maps would let one digest vouch for bytes the other loads.
+  const gap = regions.findIndex((r, i) => r.start !== (i === 0 ? 0 : regions[i - 1].start + regions[i - 1].length));
+  if (gap >= 0) throw failed(`save image '${file}' region manifest does not cover the RAM in order (region ${gap + 1} starts at ${regions[gap].start})`);
   if (info.fileSize < dev.offset + dev.length) throw failed(`save image file '${file}' is truncated (${info.fileSize} bytes, expected ${dev.offset + dev.length})`);
   return { ram, regions, device: { channel: 0, path: file, offset: dev.offset, length: dev.length, sha256: dev.sha256 } };
 }
