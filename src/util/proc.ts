@@ -14,12 +14,12 @@ export function cmdline(pid: number): string[] | undefined {
   }
 }
 
-/** State letter and parent pid from /proc/PID/stat (the fields after the parenthesized name). */
-function statOf(pid: number): { state: string; ppid: number } | undefined {
+/** State letter, parent pid and process group from /proc/PID/stat (after the parenthesized name). */
+function statOf(pid: number): { state: string; ppid: number; pgrp: number } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number.isInteger(Number(ppid)) ? { state, ppid: Number(ppid) } : undefined;
+    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number.isInteger(Number(ppid)) ? { state, ppid: Number(ppid), pgrp: Number(pgrp) } : undefined;
   } catch {
     return undefined;
   }
@@ -40,27 +40,14 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** True while `pid` exists and is not a zombie waiting for its parent to reap it. */
-export function isRunning(pid: number): boolean {
-  const s = statOf(pid);
-  return s !== undefined && s.state !== 'Z' && s.state !== 'X';
-}
-
-/** Every process below `pid` (children, their children, ...), read once from /proc. */
-export function descendantsOf(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const name of fs.readdirSync('/proc')) {
-    const p = Number(name);
-    if (!Number.isInteger(p)) continue;
-    const ppid = parentOf(p);
-    if (ppid === undefined) continue;
-    children.set(ppid, [...(children.get(ppid) ?? []), p]);
-  }
-  const out: number[] = [];
-  for (let todo = [pid]; todo.length; ) {
-    const next = todo.flatMap((p) => children.get(p) ?? []);
-    out.push(...next);
-    todo = next;
-  }
-  return out;
+/** The processes of process group `pgid` that still run (zombies left out). */
+export function groupMembers(pgid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .map(Number)
+    .filter((p) => {
+      if (!Number.isInteger(p)) return false;
+      const s = statOf(p);
+      return s !== undefined && s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X';
+    });
 }

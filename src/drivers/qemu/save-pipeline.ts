@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants, openSync, closeSync, existsSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
-import { cmdline, descendantsOf, isRunning } from '../../util/proc';
+import { cmdline, groupMembers } from '../../util/proc';
 import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManifest } from '../../conf/save-image';
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
@@ -176,7 +176,9 @@ class ExecStreamSave implements SavePipeline {
       ['set -o pipefail', `echo $$ > ${shQuote(f.pid)}`, `exec 2>${shQuote(f.err)}`, pipeline, `echo $? > ${shQuote(f.statusTmp)} && mv ${shQuote(f.statusTmp)} ${shQuote(f.status)}`, ''].join('\n'),
       { mode: 0o600 },
     );
-    this.uri = `exec:exec /bin/bash ${shQuote(f.script)}`;
+    // Its own process group (setsid execs in place: QEMU's child is no group leader), so a
+    // cleanup can stop the script and every member of its pipeline at once.
+    this.uri = `exec:exec setsid /bin/bash ${shQuote(f.script)}`;
   }
 
   /** The writer's exit status once it is known, or undefined when it is not there by `end`. */
@@ -236,22 +238,21 @@ class ExecStreamSave implements SavePipeline {
 }
 
 /**
- * Kills the writer script and everything it started (tee, compressor, hasher, dd), found from
- * its pid file and checked against its command line so a reused pid is left alone, then waits
- * for them to be gone (the script itself stays a zombie until QEMU reaps it).
+ * Kills the writer script's process group (the script, tee, compressor, hasher, dd, also those
+ * it left behind), found from its pid file; a pid now running another program is left alone.
+ * Then waits until no member runs (the script may stay a zombie until QEMU reaps it).
  */
 async function stopWriter(scratch: WriterScratch): Promise<void> {
   const pid = Number.parseInt(readSmallFile(scratch.pid) ?? '', 10);
-  if (!Number.isInteger(pid) || pid <= 1 || !(cmdline(pid) ?? []).includes(scratch.script)) return;
-  const tree = [pid, ...descendantsOf(pid)];
-  for (const p of tree) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  const argv = cmdline(pid);
+  if (argv && argv.length > 0 && !argv.includes(scratch.script)) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    return;
   }
-  for (let i = 0; i < 200 && tree.some(isRunning); i++) await sleep(5);
+  for (let i = 0; i < 200 && groupMembers(pid).length > 0; i++) await sleep(5);
 }
 
 /**
