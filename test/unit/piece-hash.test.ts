@@ -72,6 +72,35 @@ test('matches the spec and does not depend on how the bytes are fed', () => {
   expect(digestOf(Buffer.alloc(0))).toBe(specDigest(Buffer.alloc(0)));
 });
 
+test('zeros() equals feeding the zero bytes, aligned or not, and offsets past 4 GiB are encoded whole', () => {
+  const piece = Buffer.concat([randomBytes(100), Buffer.alloc(200000), randomBytes(50), Buffer.alloc(3 * BLOCK), randomBytes(7)]);
+  const h = createPieceHash(NONZERO_BLOCK_HASH);
+  h.update(piece.subarray(0, 100));
+  h.zeros(200000);
+  h.update(piece.subarray(200100, 200150));
+  h.zeros(3 * BLOCK);
+  h.update(piece.subarray(200150 + 3 * BLOCK));
+  expect(h.digest()).toBe(specDigest(piece));
+  // The plain hash takes zeros() as the bytes themselves.
+  const plain = createPieceHash(undefined);
+  plain.update(piece.subarray(0, 100));
+  plain.zeros(200000);
+  plain.update(piece.subarray(200100));
+  expect(plain.digest()).toBe(createHash('sha256').update(piece).digest('hex'));
+
+  const GIB = 1024 * 1024 * 1024;
+  const data = randomBytes(BLOCK);
+  const big = createPieceHash(NONZERO_BLOCK_HASH);
+  big.zeros(5 * GIB);
+  big.update(data);
+  const u64 = (n: number): Buffer => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(BigInt(n));
+    return b;
+  };
+  expect(big.digest()).toBe(createHash('sha256').update(u64(5 * GIB)).update(data).update(u64(5 * GIB + BLOCK)).digest('hex'));
+});
+
 test('every change of the contents changes the digest', () => {
   const p = samplePiece();
   const base = digestOf(p);
@@ -189,6 +218,9 @@ test('the manifest carries the algorithm; an unknown one is refused, not taken f
   };
   const area = (x: SaveManifest): Buffer => Buffer.concat([Buffer.alloc(64), encodeManifest(x)]);
   expect(decodeManifest(area(m))?.files[0].algorithm).toBe(NONZERO_BLOCK_HASH);
+  // A piece with an algorithm makes it a version 2 extension (footer: version at 8 of 16).
+  const ext = encodeManifest(m);
+  expect(ext.readUInt32LE(ext.length - 8)).toBe(2);
   const bad = { ...m, files: [{ ...m.files[0], algorithm: 'crc32' }] };
   expect(() => decodeManifest(area(bad))).toThrow("save image checksum algorithm 'crc32' is not supported");
   expect(() => createPieceHash('crc32')).toThrow(VirError);

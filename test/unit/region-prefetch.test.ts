@@ -1,7 +1,8 @@
 /**
- * The page-cache warm-up of a region restore: it stops when told (more than once), opens nothing
- * when no region has a data map, and leaves no descriptor open on the image, nor an error when
- * the image is missing (the copy reports that one).
+ * The page-cache warm-up of a region restore: it reads the chunks of the data maps and nothing
+ * else (counted with this process's `rchar` in /proc/self/io), stops when told (more than once),
+ * and leaves no descriptor open on the image, nor an error when the image is missing (the copy
+ * reports that one).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,33 @@ function fdsOn(file: string): string[] {
     }
   });
 }
+
+const rchar = (): number => Number(/^rchar: (\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))![1]);
+
+test('reads exactly the mapped chunks', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefetch-'));
+  try {
+    const file = path.join(dir, 'img');
+    fs.writeFileSync(file, Buffer.alloc(0));
+    fs.truncateSync(file, 80 * MIB);
+    const regions = [
+      { start: 0, length: 32 * MIB, sha256: '', data: [[2 * MIB, 6 * MIB]] as Array<[number, number]> },
+      { start: 32 * MIB, length: 32 * MIB, sha256: '' },
+      { start: 64 * MIB, length: 14 * MIB, sha256: '', data: [[0, 2 * MIB], [10 * MIB, 3 * MIB]] as Array<[number, number]> },
+    ];
+    const before = rchar();
+    const p = prefetchRegions(file, 2 * MIB, regions);
+    // Long enough for 11 MiB from a sparse file, then stopped.
+    for (let i = 0; i < 100 && rchar() - before < 11 * MIB; i++) await new Promise((r) => setTimeout(r, 20));
+    await p.stop();
+    const read = rchar() - before;
+    expect(read).toBeGreaterThanOrEqual(11 * MIB);
+    expect(read).toBeLessThan(13 * MIB);
+    expect(fdsOn(file)).toEqual([]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('stops on demand and closes the image', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefetch-'));

@@ -15,9 +15,9 @@ export const MANIFEST_MAGIC = Buffer.from('TSVIRTX\0', 'latin1');
 /** Footer size: magic, version, payload length. */
 export const MANIFEST_FOOTER_SIZE = 16;
 /**
- * Version of the extension this code writes; it reads every version up to it. 2 added a piece's
- * `algorithm`: a reader of version 1 would take such a digest for a damaged image, so it is
- * told the version instead.
+ * Newest version of the extension, written when a piece uses what it added; every version up
+ * to it is read. 2 added a piece's `algorithm` and `data`: a reader of version 1 would take such
+ * a digest for a damaged image, so it is told the version instead.
  */
 export const MANIFEST_VERSION = 2;
 
@@ -82,7 +82,8 @@ export function encodeManifest(m: SaveManifest): Buffer {
   const payload = Buffer.from(JSON.stringify(m), 'utf8');
   const footer = Buffer.alloc(MANIFEST_FOOTER_SIZE);
   MANIFEST_MAGIC.copy(footer, 0);
-  footer.writeUInt32LE(MANIFEST_VERSION, 8);
+  // Version 1 where nothing needs 2, so a tsvirt that reads only 1 still takes such images.
+  footer.writeUInt32LE(m.files.some((f) => f.algorithm !== undefined || f.data !== undefined) ? MANIFEST_VERSION : 1, 8);
   footer.writeUInt32LE(payload.length, 12);
   return Buffer.concat([payload, footer]);
 }

@@ -22,6 +22,7 @@ export const PIECE_HASH_ALGORITHMS: readonly string[] = [NONZERO_BLOCK_HASH];
 
 /** A running checksum of one piece, fed its bytes in order. */
 export interface PieceHash {
+  /** Feeds the piece's next bytes. */
   update(data: Buffer): void;
   /**
    * Feeds `n` zero bytes: the caller already compared them with zeros (a copy has to, to leave
@@ -71,11 +72,16 @@ export function nonZeroBlockHash(hashFactory: typeof createHash): PieceHash {
       if (i < data.length) fill = data.copy(pending, 0, i);
     },
     zeros(n: number): void {
-      if (fill === 0 && n % BLOCK === 0) {
-        pos += n;
-        return;
+      // Complete a partial block, skip whole zero blocks by offset, keep the tail pending.
+      let left = n;
+      if (fill > 0) {
+        const head = Math.min(BLOCK - fill, left);
+        this.update(zero.subarray(0, head));
+        left -= head;
       }
-      for (let left = n; left > 0; left -= Math.min(BLOCK, left)) this.update(zero.subarray(0, Math.min(BLOCK, left)));
+      const whole = left - (left % BLOCK);
+      pos += whole;
+      if (left > whole) this.update(zero.subarray(0, left - whole));
     },
     digest(): string {
       if (fill > 0) block(pending.subarray(0, fill));

@@ -12,7 +12,7 @@ export interface Prefetch {
   stop(): Promise<void>;
 }
 
-/** Reads in flight per region, as the copy keeps them. */
+/** Reads in flight per region: the copy's share for 4 or more regions (copy-regions.ts). */
 const DEPTH = 2;
 
 async function warmRegion(fh: FileHandle, base: number, r: RegionDigest, stopped: () => boolean): Promise<void> {
