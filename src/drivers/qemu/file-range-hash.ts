@@ -65,19 +65,22 @@ parentPort.on('message', ({ fd, offset, length, chunk, algorithm }) => {
     }
     parentPort.postMessage({ digest: hash.digest() });
   } catch (e) {
-    parentPort.postMessage({ error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } });
+    parentPort.postMessage({ error: { name: e.name, message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } });
   }
 });
 `;
 
 interface WorkerReply {
   digest?: string;
-  error?: { message: string; code?: string; errno?: number; syscall?: string };
+  error?: { name?: string; message: string; code?: string; errno?: number; syscall?: string };
 }
 
 function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError {
   const what = `cannot read save image '${file}'`;
   if (e.code) return VirError.system(ErrorDomain.QEMU, what, Object.assign(new Error(e.message), e));
+  // A TypeError or ReferenceError is the worker's code failing (e.g. instrumented by a coverage
+  // tool that breaks the spliced digest source), not the image.
+  if (e.name && e.name !== 'Error') return VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `checksum worker for save image '${file}' failed: ${e.name}: ${e.message}`);
   return VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `${what}: ${e.message}`);
 }
 
