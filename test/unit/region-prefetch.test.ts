@@ -21,14 +21,23 @@ function fdsOn(file: string): string[] {
   });
 }
 
-const rchar = (): number => Number(/^rchar: (\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))![1]);
-
-test('reads exactly the mapped chunks', async () => {
+/** Runs `fn` with a sparse image of `size` bytes in a fresh directory, removed afterwards. */
+async function withImage(size: number, fn: (file: string, dir: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefetch-'));
   try {
     const file = path.join(dir, 'img');
     fs.writeFileSync(file, Buffer.alloc(0));
-    fs.truncateSync(file, 80 * MIB);
+    fs.truncateSync(file, size);
+    await fn(file, dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const rchar = (): number => Number(/^rchar: (\d+)/m.exec(fs.readFileSync('/proc/self/io', 'utf8'))![1]);
+
+test('reads exactly the mapped chunks', () =>
+  withImage(80 * MIB, async (file) => {
     const regions = [
       { start: 0, length: 32 * MIB, sha256: '', data: [[2 * MIB, 6 * MIB]] as Array<[number, number]> },
       { start: 32 * MIB, length: 32 * MIB, sha256: '' },
@@ -43,17 +52,10 @@ test('reads exactly the mapped chunks', async () => {
     expect(read).toBeGreaterThanOrEqual(11 * MIB);
     expect(read).toBeLessThan(13 * MIB);
     expect(fdsOn(file)).toEqual([]);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('stops on demand and closes the image', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prefetch-'));
-  try {
-    const file = path.join(dir, 'img');
-    fs.writeFileSync(file, Buffer.alloc(0));
-    fs.truncateSync(file, 64 * MIB);
+test('stops on demand and closes the image', () =>
+  withImage(64 * MIB, async (file, dir) => {
     const regions = [
       { start: 0, length: 32 * MIB, sha256: '', data: [[2 * MIB, 6 * MIB]] as Array<[number, number]> },
       { start: 32 * MIB, length: 32 * MIB, sha256: '' },
@@ -68,7 +70,4 @@ test('stops on demand and closes the image', async () => {
     // A missing image is the copy's error to report, not the warm-up's.
     const missing = prefetchRegions(path.join(dir, 'missing'), 0, regions);
     await expect(missing.stop()).resolves.toBeUndefined();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
