@@ -138,30 +138,39 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, dept
     pos = to;
   };
   for (let k = 0; k < depth; k++) issue();
-  for (let c = inFlight.shift(); c; c = inFlight.shift()) {
-    if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
-    skipTo(c.pos);
-    if ((await c.read) !== c.want) {
-      throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image${o.imageName ? ` '${o.imageName}'` : ''} is truncated in its RAM region`);
-    }
-    const data = c.buf.subarray(0, c.want);
-    // Zero chunks are not written: the destination was sized (and zeroed) beforehand, so they
-    // stay holes in the image and untouched pages in a fresh memory backend.
-    if (data.equals(ZERO_CHUNK.subarray(0, c.want))) {
-      hash.zeros(c.want);
-    } else {
-      hash.update(data);
-      addDataRun(found, c.pos, c.want);
-      let done = 0;
-      while (done < c.want) done += (await o.dst.write(data, done, c.want - done, o.dstOffset + r.start + c.pos + done)).bytesWritten;
-    }
-    pos += c.want;
-    o.onProgress?.(worker, c.want);
-    free.push(c.buf);
-    issue();
+  try {
+    await drain();
+  } finally {
+    // On a failure the reads still in flight end here, before the caller closes the image.
+    await Promise.allSettled(inFlight.map((c) => c.read));
   }
   skipTo(r.length);
   return { start: r.start, length: r.length, sha256: hash.digest(), ...(r.algorithm ? { algorithm: r.algorithm } : {}), data: found };
+
+  async function drain(): Promise<void> {
+    for (let c = inFlight.shift(); c; c = inFlight.shift()) {
+      if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
+      skipTo(c.pos);
+      if ((await c.read) !== c.want) {
+        throw VirError.report(ErrorCode.OPERATION_FAILED, ErrorDomain.QEMU, `save image${o.imageName ? ` '${o.imageName}'` : ''} is truncated in its RAM region`);
+      }
+      const data = c.buf.subarray(0, c.want);
+      // Zero chunks are not written: the destination was sized (and zeroed) beforehand, so they
+      // stay holes in the image and untouched pages in a fresh memory backend.
+      if (data.equals(ZERO_CHUNK.subarray(0, c.want))) {
+        hash.zeros(c.want);
+      } else {
+        hash.update(data);
+        addDataRun(found, c.pos, c.want);
+        let done = 0;
+        while (done < c.want) done += (await o.dst.write(data, done, c.want - done, o.dstOffset + r.start + c.pos + done)).bytesWritten;
+      }
+      pos += c.want;
+      o.onProgress?.(worker, c.want);
+      free.push(c.buf);
+      issue();
+    }
+  }
 }
 
 /**
