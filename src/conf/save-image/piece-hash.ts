@@ -75,9 +75,9 @@ export function nonZeroBlockHash(hashFactory: typeof createHash): PieceHash {
       // Complete a partial block, skip whole zero blocks by offset, keep the tail pending.
       let left = n;
       if (fill > 0) {
-        const head = Math.min(BLOCK - fill, left);
-        this.update(zero.subarray(0, head));
-        left -= head;
+        const first = Math.min(BLOCK - fill, left);
+        this.update(zero.subarray(0, first));
+        left -= first;
       }
       const whole = left - (left % BLOCK);
       pos += whole;

@@ -18,7 +18,7 @@ import { SaveImageFormat, type ManifestFile, type SaveImageInfo, type SaveManife
 import type { FileHandle } from 'node:fs/promises';
 import type { ActiveJob } from '../common/domain-job';
 import type { SaveOptions } from '../common/save-options';
-import { readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
+import { findInPath, readerPipeline, requireCompressor, shQuote, writerPipeline } from './stream-commands';
 import { hashFileRanges, type FileHashes } from './file-range-hash';
 import { killProcessGroup } from './process';
 import { MultifdRestore, MultifdSave, checkMultifdImage } from './multifd-pipeline';
@@ -177,8 +177,9 @@ class ExecStreamSave implements SavePipeline {
       { mode: 0o600 },
     );
     // Its own process group (setsid execs in place: QEMU's child is no group leader), so a
-    // cleanup can stop the script and every member of its pipeline at once.
-    this.uri = `exec:exec setsid /bin/bash ${shQuote(f.script)}`;
+    // cleanup can stop the script and every member of its pipeline at once. Without setsid
+    // (util-linux) the group is QEMU's, and the cleanup leaves the writer alone (see stopWriter).
+    this.uri = `exec:exec ${findInPath('setsid') ? 'setsid ' : ''}/bin/bash ${shQuote(f.script)}`;
   }
 
   /** The writer's exit status once it is known, or undefined when it is not there by `end`. */
@@ -247,6 +248,8 @@ async function stopWriter(scratch: WriterScratch): Promise<void> {
   if (!Number.isInteger(pid) || pid <= 1) return;
   const argv = cmdline(pid);
   if (argv && argv.length > 0 && !argv.includes(scratch.script)) return;
+  // Only a group the script leads: never QEMU's own (a script started without setsid).
+  if (argv && argv.length > 0 && !groupMembers(pid).includes(pid)) return;
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
