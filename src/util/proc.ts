@@ -1,5 +1,5 @@
 /**
- * Processes as /proc shows them (Linux): what ran them, their parents and descendants. Used
+ * Processes as /proc shows them (Linux): what ran them, their parents and process groups. Used
  * where tsvirt must act on processes it did not start itself, such as the writer script QEMU
  * runs for a single-stream save.
  */

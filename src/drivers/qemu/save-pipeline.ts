@@ -246,10 +246,10 @@ class ExecStreamSave implements SavePipeline {
 async function stopWriter(scratch: WriterScratch): Promise<void> {
   const pid = Number.parseInt(readSmallFile(scratch.pid) ?? '', 10);
   if (!Number.isInteger(pid) || pid <= 1) return;
-  const argv = cmdline(pid);
-  if (argv && argv.length > 0 && !argv.includes(scratch.script)) return;
-  // Only a group the script leads: never QEMU's own (a script started without setsid).
-  if (argv && argv.length > 0 && !groupMembers(pid).includes(pid)) return;
+  // While the script still runs, it must be the script and lead its group: never QEMU's own
+  // group (a script started without setsid). A zombie's cmdline is empty.
+  const argv = cmdline(pid) ?? [];
+  if (argv.length > 0 && (!argv.includes(scratch.script) || !groupMembers(pid).includes(pid))) return;
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {

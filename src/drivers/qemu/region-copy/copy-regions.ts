@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import { ErrorCode, ErrorDomain } from '../../../util/error-codes';
 import { VirError } from '../../../util/vir-error';
-import { NONZERO_BLOCK_HASH, createPieceHash } from '../../../conf/save-image/piece-hash';
+import { NONZERO_BLOCK_HASH, createPieceHash, type PieceHash } from '../../../conf/save-image/piece-hash';
 import { linkedAbort, mapPool } from '../../../util/pool';
 
 /** Copy granularity; a multiple of the largest page size a backend may use (2 MiB huge pages). */
@@ -21,7 +21,7 @@ export const REGION_CHUNK = 2 * 1024 * 1024;
  */
 export const REGION_CONCURRENCY = 8;
 /** A chunk of zeros to compare read chunks with (read-only). */
-export const ZERO_CHUNK = Buffer.alloc(REGION_CHUNK);
+const ZERO_CHUNK = Buffer.alloc(REGION_CHUNK);
 
 /** One region of the copy, with its checksum. */
 export interface RegionDigest {
@@ -46,10 +46,24 @@ export interface RegionDigest {
 export type DataRuns = Array<[number, number]>;
 
 /** Appends a data chunk to `runs`, merging it into the last run when they touch. */
-export function addDataRun(runs: DataRuns, offset: number, length: number): void {
+function addDataRun(runs: DataRuns, offset: number, length: number): void {
   const last = runs[runs.length - 1];
   if (last && last[0] + last[1] === offset) last[1] += length;
   else runs.push([offset, length]);
+}
+
+/**
+ * Feeds one chunk read at `pos` of a region to its digest and data map; true when it holds data
+ * (a zero chunk, compared once here, costs the digest nothing more and is left out of the map).
+ */
+export function feedChunk(hash: PieceHash, runs: DataRuns, pos: number, chunk: Buffer): boolean {
+  if (chunk.equals(ZERO_CHUNK.subarray(0, chunk.length))) {
+    hash.zeros(chunk.length);
+    return false;
+  }
+  hash.update(chunk);
+  addDataRun(runs, pos, chunk.length);
+  return true;
 }
 
 /** Options of {@link copyRegions}. */
@@ -107,7 +121,7 @@ type Region = Pick<RegionDigest, 'start' | 'length' | 'algorithm' | 'data'>;
 const READS_IN_FLIGHT = 8;
 
 /** The chunks to read: each run cut at REGION_CHUNK, as `[offset, length]` in the region. */
-function* chunksOf(runs: DataRuns): Generator<[number, number]> {
+export function* chunksOf(runs: DataRuns): Generator<[number, number]> {
   for (const [offset, length] of runs) {
     for (let pos = offset; pos < offset + length; pos += REGION_CHUNK) yield [pos, Math.min(REGION_CHUNK, offset + length - pos)];
   }
@@ -157,11 +171,7 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, dept
       const data = c.buf.subarray(0, c.want);
       // Zero chunks are not written: the destination was sized (and zeroed) beforehand, so they
       // stay holes in the image and untouched pages in a fresh memory backend.
-      if (data.equals(ZERO_CHUNK.subarray(0, c.want))) {
-        hash.zeros(c.want);
-      } else {
-        hash.update(data);
-        addDataRun(found, c.pos, c.want);
+      if (feedChunk(hash, found, c.pos, data)) {
         let done = 0;
         while (done < c.want) done += (await o.dst.write(data, done, c.want - done, o.dstOffset + r.start + c.pos + done)).bytesWritten;
       }

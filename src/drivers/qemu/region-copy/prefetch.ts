@@ -5,7 +5,7 @@
  * there. Only the chunks the regions' data maps list are read, in the order the copy reads them.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { REGION_CHUNK, type RegionDigest } from './copy-regions';
+import { REGION_CHUNK, REGION_CONCURRENCY, chunksOf, type RegionDigest } from './copy-regions';
 
 /** A running warm-up; `stop` ends it and closes its descriptor (idempotent). */
 export interface Prefetch {
@@ -15,29 +15,30 @@ export interface Prefetch {
 /** Reads in flight per region: the copy's share for 4 or more regions (copy-regions.ts). */
 const DEPTH = 2;
 
-async function warmRegion(fh: FileHandle, base: number, r: RegionDigest, stopped: () => boolean): Promise<void> {
+/** Reads the chunks `chunks` yields until it is done or `stopped`; lanes share one generator. */
+async function warmLane(fh: FileHandle, base: number, chunks: Iterator<[number, number]>, stopped: () => boolean): Promise<void> {
   const buf = Buffer.allocUnsafe(REGION_CHUNK);
-  for (const [offset, length] of r.data ?? []) {
-    for (let pos = offset; pos < offset + length; pos += REGION_CHUNK) {
-      if (stopped()) return;
-      await fh.read(buf, 0, Math.min(REGION_CHUNK, offset + length - pos), base + r.start + pos);
-    }
-  }
+  for (let c = chunks.next(); !c.done && !stopped(); c = chunks.next()) await fh.read(buf, 0, c.value[1], base + c.value[0]);
 }
 
 /**
  * Starts reading the data chunks of `regions` (RAM at `ramOffset` in `file`) ahead of the copy.
- * Regions without a data map are left alone: reading all of a large region would evict more
- * than the copy gains. Failures are ignored; the copy reports its own.
+ * Only the first REGION_CONCURRENCY regions, and only those with a data map: reading all of a
+ * large region would evict more than the copy gains. Failures are ignored; the copy reports its own.
  */
 export function prefetchRegions(file: string, ramOffset: number, regions: readonly RegionDigest[]): Prefetch {
   let done = false;
-  const mapped = regions.filter((r) => r.data?.length);
+  // The regions the copy starts with: its later ones would not be reached while QEMU starts, and
+  // 255 channels must not mean 510 buffers.
+  const mapped = regions.slice(0, REGION_CONCURRENCY).filter((r) => r.data?.length);
   const running = mapped.length
     ? open(file, 'r').then(async (fh) => {
         try {
-          const lanes = mapped.flatMap((r) => Array.from({ length: DEPTH }, (_, k) => ({ ...r, data: stride(r.data!, k) })));
-          await Promise.all(lanes.map((r) => warmRegion(fh, ramOffset, r, () => done)));
+          const lanes = mapped.flatMap((r) => {
+            const chunks = chunksOf(r.data!);
+            return Array.from({ length: DEPTH }, () => warmLane(fh, ramOffset + r.start, chunks, () => done));
+          });
+          await Promise.all(lanes);
         } finally {
           await fh.close();
         }
@@ -50,16 +51,4 @@ export function prefetchRegions(file: string, ramOffset: number, regions: readon
       await running.catch(() => undefined);
     },
   };
-}
-
-/** Every DEPTH-th chunk of `runs`, starting with chunk `k`, as single-chunk runs. */
-function stride(runs: Array<[number, number]>, k: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  let i = 0;
-  for (const [offset, length] of runs) {
-    for (let pos = offset; pos < offset + length; pos += REGION_CHUNK, i++) {
-      if (i % DEPTH === k) out.push([pos, Math.min(REGION_CHUNK, offset + length - pos)]);
-    }
-  }
-  return out;
 }
