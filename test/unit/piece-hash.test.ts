@@ -1,16 +1,19 @@
 /**
  * The zero-skipping digest of RAM pieces: computed as docs/save-image-format.md specifies it
  * (checked against an independent loop over the spec), the same however the bytes are fed and
- * in the worker threads as in the main thread, and as sensitive to changes as SHA-256 of every
- * byte: a zeroed block, a filled hole, a moved block and trailing zeros all change it. Images
- * whose pieces name no algorithm (manifest version 1) keep verifying with plain SHA-256.
+ * in the worker threads as in the main thread, and as sensitive to changes as a hash of every
+ * byte: a zeroed block, a filled hole, a moved block and trailing zeros all change it. New images
+ * use XXH3-128 inside; the SHA-256 variant (earlier version 2 images) and plain SHA-256 (pieces
+ * that name no algorithm, manifest version 1) keep verifying.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { xxhash128 } from 'hash-wasm';
 import {
   NONZERO_BLOCK_HASH,
+  NONZERO_BLOCK_SHA256,
   createPieceHash,
   decodeManifest,
   encodeManifest,
@@ -24,24 +27,30 @@ import { VirError } from '../../src/util/vir-error';
 const KIB = 1024;
 const BLOCK = 64 * KIB;
 
-/** The spec, written out the slow way: a separate statement of the format. */
-function specDigest(piece: Buffer): string {
-  const h = createHash('sha256');
-  for (let off = 0; off < piece.length; off += BLOCK) {
-    const b = piece.subarray(off, Math.min(piece.length, off + BLOCK));
-    if (b.some((x) => x !== 0)) {
-      const o = Buffer.alloc(8);
-      o.writeBigUInt64LE(BigInt(off));
-      h.update(o).update(b);
-    }
-  }
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(piece.length));
-  return h.update(len).digest('hex');
+const u64 = (n: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+};
+
+/** The inner hash of a whole encoded string, in one call: not the incremental path under test. */
+async function innerOf(encoded: Buffer, algorithm: string): Promise<string> {
+  return algorithm === NONZERO_BLOCK_SHA256 ? createHash('sha256').update(encoded).digest('hex') : xxhash128(encoded);
 }
 
-function digestOf(piece: Buffer, splits: number[] = []): string {
-  const h = createPieceHash(NONZERO_BLOCK_HASH);
+/** The spec, written out the slow way: a separate statement of the format. */
+async function specDigest(piece: Buffer, algorithm = NONZERO_BLOCK_HASH): Promise<string> {
+  const parts: Buffer[] = [];
+  for (let off = 0; off < piece.length; off += BLOCK) {
+    const b = piece.subarray(off, Math.min(piece.length, off + BLOCK));
+    if (b.some((x) => x !== 0)) parts.push(u64(off), b);
+  }
+  parts.push(u64(piece.length));
+  return innerOf(Buffer.concat(parts), algorithm);
+}
+
+async function digestOf(piece: Buffer, splits: number[] = [], algorithm = NONZERO_BLOCK_HASH): Promise<string> {
+  const h = await createPieceHash(algorithm);
   let at = 0;
   for (const s of [...splits, piece.length]) {
     h.update(piece.subarray(at, Math.min(s, piece.length)));
@@ -60,29 +69,40 @@ function samplePiece(): Buffer {
   return p;
 }
 
-test('matches the spec and does not depend on how the bytes are fed', () => {
+test.each([NONZERO_BLOCK_HASH, NONZERO_BLOCK_SHA256])('%s matches the spec and does not depend on how the bytes are fed', async (algorithm) => {
   const p = samplePiece();
-  const want = specDigest(p);
-  expect(digestOf(p)).toBe(want);
-  expect(digestOf(p, [1, 2, BLOCK - 1, BLOCK + 5, 7 * BLOCK, 7 * BLOCK, 9 * BLOCK + 3])).toBe(want);
+  const want = await specDigest(p, algorithm);
+  expect(await digestOf(p, [], algorithm)).toBe(want);
+  expect(await digestOf(p, [1, 2, BLOCK - 1, BLOCK + 5, 7 * BLOCK, 7 * BLOCK, 9 * BLOCK + 3], algorithm)).toBe(want);
   // Byte-sized feeding across a block edge.
   const edges = Array.from({ length: 40 }, (_, i) => BLOCK - 20 + i);
-  expect(digestOf(p, edges)).toBe(want);
+  expect(await digestOf(p, edges, algorithm)).toBe(want);
   expect(want).not.toBe(createHash('sha256').update(p).digest('hex'));
-  expect(digestOf(Buffer.alloc(0))).toBe(specDigest(Buffer.alloc(0)));
+  expect(await digestOf(Buffer.alloc(0), [], algorithm)).toBe(await specDigest(Buffer.alloc(0), algorithm));
+  expect(want).toMatch(algorithm === NONZERO_BLOCK_HASH ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{64}$/);
 });
 
-test('zeros() equals feeding the zero bytes, aligned or not, and offsets past 4 GiB are encoded whole', () => {
+test('the inner XXH3-128 is the canonical one (the reference test vectors, big-endian hex)', async () => {
+  // Empty input and "a" with seed 0, as xxhsum -H2 prints them.
+  const h = await createPieceHash(NONZERO_BLOCK_HASH);
+  h.update(Buffer.alloc(0));
+  expect(await xxhash128('')).toBe('99aa06d3014798d86001c324468d497f');
+  expect(await xxhash128('a')).toBe('a96faf705af16834e6c632b61e964e1f');
+  // An empty piece encodes as u64le(0) alone.
+  expect(h.digest()).toBe(await xxhash128(u64(0)));
+});
+
+test('zeros() equals feeding the zero bytes, aligned or not, and offsets past 4 GiB are encoded whole', async () => {
   const piece = Buffer.concat([randomBytes(100), Buffer.alloc(200000), randomBytes(50), Buffer.alloc(3 * BLOCK), randomBytes(7)]);
-  const h = createPieceHash(NONZERO_BLOCK_HASH);
+  const h = await createPieceHash(NONZERO_BLOCK_HASH);
   h.update(piece.subarray(0, 100));
   h.zeros(200000);
   h.update(piece.subarray(200100, 200150));
   h.zeros(3 * BLOCK);
   h.update(piece.subarray(200150 + 3 * BLOCK));
-  expect(h.digest()).toBe(specDigest(piece));
+  expect(h.digest()).toBe(await specDigest(piece));
   // The plain hash takes zeros() as the bytes themselves.
-  const plain = createPieceHash(undefined);
+  const plain = await createPieceHash(undefined);
   plain.update(piece.subarray(0, 100));
   plain.zeros(200000);
   plain.update(piece.subarray(200100));
@@ -90,20 +110,15 @@ test('zeros() equals feeding the zero bytes, aligned or not, and offsets past 4 
 
   const GIB = 1024 * 1024 * 1024;
   const data = randomBytes(BLOCK);
-  const big = createPieceHash(NONZERO_BLOCK_HASH);
+  const big = await createPieceHash(NONZERO_BLOCK_HASH);
   big.zeros(5 * GIB);
   big.update(data);
-  const u64 = (n: number): Buffer => {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(n));
-    return b;
-  };
-  expect(big.digest()).toBe(createHash('sha256').update(u64(5 * GIB)).update(data).update(u64(5 * GIB + BLOCK)).digest('hex'));
+  expect(big.digest()).toBe(await xxhash128(Buffer.concat([u64(5 * GIB), data, u64(5 * GIB + BLOCK)])));
 });
 
-test('every change of the contents changes the digest', () => {
+test('every change of the contents changes the digest', async () => {
   const p = samplePiece();
-  const base = digestOf(p);
+  const base = await digestOf(p);
   const variants: Array<[string, (b: Buffer) => Buffer]> = [
     ['a zero block gets a byte', (b) => ((b[3 * BLOCK + 9] = 7), b)],
     ['a data block is zeroed', (b) => (b.fill(0, 0, BLOCK), b)],
@@ -115,14 +130,14 @@ test('every change of the contents changes the digest', () => {
   ];
   const seen = new Set([base]);
   for (const [what, change] of variants) {
-    const d = digestOf(change(Buffer.from(p)));
+    const d = await digestOf(change(Buffer.from(p)));
     expect({ what, changed: d !== base }).toEqual({ what, changed: true });
     seen.add(d);
   }
   expect(seen.size).toBe(variants.length + 1);
 });
 
-test('worker threads compute the same digests as the main thread, plain SHA-256 where no algorithm is named', async () => {
+test('worker threads compute the same digests as the main thread, for each algorithm, plain SHA-256 where none is named', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'piece-hash-'));
   try {
     const p = samplePiece();
@@ -132,9 +147,15 @@ test('worker threads compute the same digests as the main thread, plain SHA-256 
       { offset: 4096, length: p.length, algorithm: NONZERO_BLOCK_HASH },
       { offset: 4096, length: p.length },
       { offset: 4096 + 5 * BLOCK + 3, length: 2 * BLOCK, algorithm: NONZERO_BLOCK_HASH },
+      { offset: 4096, length: p.length, algorithm: NONZERO_BLOCK_SHA256 },
     ];
     const digests = await hashFileRanges(file, ranges).digests;
-    expect(digests).toEqual([specDigest(p), createHash('sha256').update(p).digest('hex'), specDigest(p.subarray(5 * BLOCK + 3, 7 * BLOCK + 3))]);
+    expect(digests).toEqual([
+      await specDigest(p),
+      createHash('sha256').update(p).digest('hex'),
+      await specDigest(p.subarray(5 * BLOCK + 3, 7 * BLOCK + 3)),
+      await specDigest(p, NONZERO_BLOCK_SHA256),
+    ]);
     expect(() => hashFileRanges(file, [{ offset: 0, length: 1, algorithm: 'md5' }])).toThrow(VirError);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -155,7 +176,7 @@ test('region copies record the digest and a data map; a version 1 region (plain 
     const digests = await copyRegions({ src, srcOffset: 0, dst: img, dstOffset: 0, size, workers: 2 });
     await Promise.all([src.close(), img.close()]);
     expect(digests.map((d) => d.algorithm)).toEqual([NONZERO_BLOCK_HASH, NONZERO_BLOCK_HASH]);
-    expect(digests.map((d) => d.sha256)).toEqual(digests.map((d) => specDigest(ram.subarray(d.start, d.start + d.length))));
+    expect(digests.map((d) => d.sha256)).toEqual(await Promise.all(digests.map((d) => specDigest(ram.subarray(d.start, d.start + d.length)))));
 
     const restoreWith = async (expectDigests: typeof digests): Promise<Buffer> => {
       fs.writeFileSync(path.join(dir, 'out'), Buffer.alloc(0));
@@ -206,7 +227,7 @@ test('region copies record the digest and a data map; a version 1 region (plain 
   }
 });
 
-test('the manifest carries the algorithm; an unknown one is refused, not taken for damage', () => {
+test('the manifest carries the algorithm; an unknown one is refused, not taken for damage', async () => {
   const m: SaveManifest = {
     version: 2,
     mode: 'region',
@@ -223,7 +244,8 @@ test('the manifest carries the algorithm; an unknown one is refused, not taken f
   expect(ext.readUInt32LE(ext.length - 8)).toBe(2);
   const bad = { ...m, files: [{ ...m.files[0], algorithm: 'crc32' }] };
   expect(() => decodeManifest(area(bad))).toThrow("save image checksum algorithm 'crc32' is not supported");
-  expect(() => createPieceHash('crc32')).toThrow(VirError);
+  await expect(createPieceHash('crc32')).rejects.toThrow(VirError);
+  expect(decodeManifest(area({ ...m, files: [{ ...m.files[0], algorithm: NONZERO_BLOCK_SHA256 }] }))?.files[0].algorithm).toBe(NONZERO_BLOCK_SHA256);
   // Data maps: sorted, disjoint, inside the piece; anything else is a corrupt manifest.
   const withData = (data: unknown): SaveManifest => ({ ...m, files: [{ ...m.files[0], data: data as Array<[number, number]> }] });
   expect(decodeManifest(area(withData([[0, 2], [4, 6]])))?.files[0].data).toEqual([[0, 2], [4, 6]]);

@@ -45,7 +45,7 @@ async function hashPiece(path: string, f: ManifestFile, domain: ErrorDomain): Pr
     if (size < f.offset + f.length) {
       throw VirError.report(ErrorCode.OPERATION_FAILED, domain, `save image file '${path}' is truncated (${size} bytes, expected ${f.offset + f.length})`);
     }
-    const hash = createPieceHash(f.algorithm, domain);
+    const hash = await createPieceHash(f.algorithm, domain);
     const buf = Buffer.allocUnsafe(CHUNK);
     for (let pos = 0; pos < f.length; ) {
       const want = Math.min(CHUNK, f.length - pos);

@@ -48,17 +48,20 @@ export interface VerifiedImage {
 
 /** Reads a piece of a file chunk by chunk, checking each chunk against the payload. */
 class PieceReader {
-  private readonly hash: PieceHash;
   private pos: number;
-  constructor(
+  private constructor(
     private readonly fh: FileHandle,
     private readonly path: string,
     start: number,
     private readonly end: number,
-    entry: ManifestFile | undefined,
+    private readonly hash: PieceHash,
   ) {
     this.pos = start;
-    this.hash = createPieceHash(entry?.algorithm, ErrorDomain.TEST);
+  }
+
+  /** A reader of [start, end) of `fh`, checked against `entry`'s digest if there is one. */
+  static async open(fh: FileHandle, path: string, start: number, end: number, entry: ManifestFile | undefined): Promise<PieceReader> {
+    return new PieceReader(fh, path, start, end, await createPieceHash(entry?.algorithm, ErrorDomain.TEST));
   }
 
   async take(n: number): Promise<Buffer> {
@@ -140,7 +143,7 @@ export async function verifyTestImage(
 
     if (mode === 'single') {
       if (mainEntry) checkSize(path, mainSize, mainEntry.offset + mainEntry.length);
-      const r = new PieceReader(main, path, info.streamOffset, mainSize, mainEntry);
+      const r = await PieceReader.open(main, path, info.streamOffset, mainSize, mainEntry);
       await r.take(RECORD_SIZE);
       for (let i = 0; i < count; i++) {
         await r.chunk(record, expected(i));
@@ -150,7 +153,7 @@ export async function verifyTestImage(
       r.finish(mainEntry);
     } else if (mode === 'files') {
       await verifyChannelFiles(path, manifest!, record, job, chunkDelayMs, expected, count);
-      const r = new PieceReader(main, path, info.streamOffset, mainSize, mainEntry);
+      const r = await PieceReader.open(main, path, info.streamOffset, mainSize, mainEntry);
       await r.take(RECORD_SIZE);
       r.finish(mainEntry);
     } else {
@@ -160,7 +163,7 @@ export async function verifyTestImage(
       const regions = manifest!.files.filter((f) => f.channel > 0);
       await runChannels(regions.length, async (k, check) => {
         const entry = regions[k - 1];
-        const r = new PieceReader(main, path, entry.offset, entry.offset + entry.length, entry);
+        const r = await PieceReader.open(main, path, entry.offset, entry.offset + entry.length, entry);
         const first = (entry.offset - ram.offset) / CHUNK_SIZE;
         for (let i = first; i < count && (i - first) * CHUNK_SIZE < entry.length; i++) {
           await r.chunk(record, expected(i));
@@ -207,7 +210,7 @@ async function verifyChannelFiles(
     const uuidHex = uuidBytes(manifest.uuid).toString('hex');
     await runChannels(n, async (k, check) => {
       const { fh, file, entry } = opened[k - 1];
-      const r = new PieceReader(fh, file, entry.offset, entry.offset + entry.length, entry);
+      const r = await PieceReader.open(fh, file, entry.offset, entry.offset + entry.length, entry);
       const hdr = decodeChannelHeader(await r.take(RECORD_SIZE));
       if (!hdr) throw failed(`save image file '${file}' has no channel header`);
       if (hdr.channel !== k || hdr.channels !== n || hdr.uuidHex !== uuidHex) {

@@ -128,7 +128,7 @@ export function* chunksOf(runs: DataRuns): Generator<[number, number]> {
 }
 
 async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, depth: number): Promise<RegionDigest> {
-  const hash = createPieceHash(r.algorithm);
+  const hash = await createPieceHash(r.algorithm);
   const found: DataRuns = [];
   const free: Buffer[] = [];
   for (let k = 0; k < depth; k++) free.push(Buffer.allocUnsafe(REGION_CHUNK));

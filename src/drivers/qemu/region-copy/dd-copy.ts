@@ -56,7 +56,7 @@ function runDd(args: string[], signal?: AbortSignal): Promise<void> {
 
 async function hashRegion(srcPath: string, start: number, length: number, worker: number, o: DdCopyOptions): Promise<RegionDigest> {
   const fh = await open(srcPath, 'r');
-  const hash = createPieceHash(NONZERO_BLOCK_HASH);
+  const hash = await createPieceHash(NONZERO_BLOCK_HASH);
   const data: DataRuns = [];
   const buf = Buffer.allocUnsafe(REGION_CHUNK);
   try {
