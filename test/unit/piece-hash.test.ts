@@ -162,7 +162,7 @@ test('worker threads compute the same digests as the main thread, for each algor
   }
 });
 
-test('region copies record the digest and a data map; a version 1 region (plain SHA-256) still restores; damage is caught', async () => {
+test('region copies record the digest and a data map; version 1 (plain SHA-256) and SHA-256-variant regions still restore; damage is caught', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'piece-hash-'));
   const open = (n: string, flags: string): Promise<fs.promises.FileHandle> => fs.promises.open(path.join(dir, n), flags);
   try {
@@ -192,6 +192,9 @@ test('region copies record the digest and a data map; a version 1 region (plain 
     expect((await restoreWith(digests)).equals(ram)).toBe(true);
     const v1 = digests.map(({ start, length }) => ({ start, length, sha256: createHash('sha256').update(ram.subarray(start, start + length)).digest('hex') }));
     expect((await restoreWith(v1)).equals(ram)).toBe(true);
+    // A region recorded by a writer of the SHA-256 variant restores too.
+    const sha = await Promise.all(digests.map(async (d) => ({ ...d, algorithm: NONZERO_BLOCK_SHA256, sha256: await specDigest(ram.subarray(d.start, d.start + d.length), NONZERO_BLOCK_SHA256) })));
+    expect((await restoreWith(sha)).equals(ram)).toBe(true);
 
     const refused = async (record: typeof digests): Promise<void> => {
       const err = await restoreWith(record).then(
@@ -216,12 +219,13 @@ test('region copies record the digest and a data map; a version 1 region (plain 
     fs.closeSync(fd);
     await refused(v1);
     expect((await restoreWith(digests)).equals(ram)).toBe(true);
-    // A byte changed inside the data: both refuse it.
+    // A byte changed inside the data: every record refuses it.
     const fd2 = fs.openSync(path.join(dir, 'img'), 'r+');
     fs.writeSync(fd2, Buffer.from([ram[2 * 1024 * KIB + 100] ^ 1]), 0, 1, 2 * 1024 * KIB + 100);
     fs.closeSync(fd2);
     await refused(digests);
     await refused(v1);
+    await refused(sha);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

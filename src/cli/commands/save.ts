@@ -245,7 +245,7 @@ const saveImageVerify: CommandDef = {
   name: 'save-image-verify',
   group: 'domain',
   help: 'check a saved state file without restoring it',
-  desc: "Check a save image on this machine: libvirt's header, and the length and SHA-256 of every file and region its manifest lists (FILE, FILE.1..N).",
+  desc: "Check a save image on this machine: libvirt's header, and the length and checksum of every file and region its manifest lists (FILE, FILE.1..N).",
   opts: [{ name: 'file', type: 'data', help: 'saved state file to check' }],
   async handler(ctx, cmd) {
     const file = path.resolve(optString(cmd, 'file') ?? '');

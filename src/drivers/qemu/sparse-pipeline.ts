@@ -8,7 +8,7 @@
  *
  *   [libvirt header + XML + tsvirt manifest in the padding][mapped-ram stream (sparse)]
  *
- * tsvirt adds SHA-256 digests of N slices of the stream to its manifest (libvirt ignores it).
+ * tsvirt adds digests of N slices of the stream to its manifest (libvirt ignores it).
  * A restore hashes the slices while QEMU loads them and refuses the image, naming it, before the
  * guest's CPUs ever run. Needs (probed per binary): `mapped-ram`, `multifd` for more than one
  * channel, `direct-io` for BYPASS_CACHE; each is refused with OPERATION_UNSUPPORTED naming it.
