@@ -5,10 +5,13 @@
  * them, the daemon and callers can introspect them, and each property names its libvirt type
  * (`x-virt-type`) and the libvirt error its value constraints raise (`x-virt-error`). Checks
  * that JSON Schema cannot express with libvirt's error semantics (unknown field, duplicate,
- * wrong libvirt type) run first, in libvirt's order, then ajv checks the values.
+ * wrong libvirt type) run first, in libvirt's order, then ajv checks the values, with validators
+ * ajv generated from the schemas at development time (param-validators.generated.ts; a unit test
+ * keeps it in step with the schemas).
  */
 import path from 'node:path';
-import type { default as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { domainRestoreParams, domainSaveParams } from './param-validators.generated';
 import saveSchema from '../../schemas/domain-save-params.json';
 import restoreSchema from '../../schemas/domain-restore-params.json';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
@@ -61,26 +64,16 @@ export const paramSchemas = {
 /** Names of the APIs that take typed parameters. */
 export type ParamApi = keyof typeof paramSchemas;
 
-let ajv: AjvClass | undefined;
-/** ajv is loaded on the first validation: it costs more start-up time than most commands run. */
-function ajvInstance(): AjvClass {
-  if (ajv) return ajv;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { default: Ajv } = require('ajv') as typeof import('ajv');
-  ajv = new Ajv({ allErrors: false, strict: true });
-  for (const keyword of ['x-virt-type', 'x-virt-error', 'x-virt-errors', 'x-virt-path']) ajv.addKeyword({ keyword });
-  return ajv;
+/** An ajv validator: true when valid, else `errors` says why. */
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
 }
 
-const compiled = new Map<ParamApi, ValidateFunction>();
-function validatorFor(api: ParamApi): ValidateFunction {
-  let v = compiled.get(api);
-  if (!v) {
-    v = ajvInstance().compile(paramSchemas[api]);
-    compiled.set(api, v);
-  }
-  return v;
-}
+const validators: Record<ParamApi, Validator> = {
+  'domain-save-params': domainSaveParams,
+  'domain-restore-params': domainRestoreParams,
+};
 
 /** The libvirt type the schema gives a field, or undefined for a field the API does not know. */
 export function schemaFieldType(api: ParamApi, field: string): TypedParamType | undefined {
@@ -136,7 +129,7 @@ export function validateParams(api: ParamApi, input: TypedParamsInput | null | u
   // a schema here sets (all far below 2^53).
   const asJson: Record<string, unknown> = {};
   for (const p of list) asJson[p.field] = typeof p.value === 'bigint' ? Number(p.value) : p.value;
-  const validate = validatorFor(api);
+  const validate = validators[api];
   if (!validate(asJson)) throw schemaError(schema, validate.errors ?? [], asJson);
 
   return list.map((p) =>
