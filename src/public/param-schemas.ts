@@ -11,7 +11,6 @@
  */
 import path from 'node:path';
 import type { ErrorObject } from 'ajv';
-import { domainRestoreParams, domainSaveParams } from './param-validators.generated';
 import saveSchema from '../../schemas/domain-save-params.json';
 import restoreSchema from '../../schemas/domain-restore-params.json';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
@@ -70,10 +69,16 @@ interface Validator {
   errors?: ErrorObject[] | null;
 }
 
-const validators: Record<ParamApi, Validator> = {
-  'domain-save-params': domainSaveParams,
-  'domain-restore-params': domainRestoreParams,
-};
+let validators: Record<ParamApi, Validator> | undefined;
+/** Loaded on the first validation: commands that take no typed parameters never load ajv's runtime. */
+function validatorFor(api: ParamApi): Validator {
+  if (!validators) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const v = require('./param-validators.generated') as { domainSaveParams: Validator; domainRestoreParams: Validator };
+    validators = { 'domain-save-params': v.domainSaveParams, 'domain-restore-params': v.domainRestoreParams };
+  }
+  return validators[api];
+}
 
 /** The libvirt type the schema gives a field, or undefined for a field the API does not know. */
 export function schemaFieldType(api: ParamApi, field: string): TypedParamType | undefined {
@@ -129,7 +134,7 @@ export function validateParams(api: ParamApi, input: TypedParamsInput | null | u
   // a schema here sets (all far below 2^53).
   const asJson: Record<string, unknown> = {};
   for (const p of list) asJson[p.field] = typeof p.value === 'bigint' ? Number(p.value) : p.value;
-  const validate = validators[api];
+  const validate = validatorFor(api);
   if (!validate(asJson)) throw schemaError(schema, validate.errors ?? [], asJson);
 
   return list.map((p) =>

@@ -92,6 +92,16 @@ test('the inner XXH3-128 is the canonical one (the reference test vectors, big-e
   expect(h.digest()).toBe(await xxhash128(u64(0)));
 });
 
+test('a fixed piece has the digest xxhsum computes for its encoding (pins the stored format, whatever hash-wasm does)', async () => {
+  // Four 64 KiB blocks and a 1000-byte tail; block 1 all zeros. The expected value is
+  // `xxhsum -H2` (xxHash 0.8.1, Debian's xxhash package) over the encoding written out by hand:
+  // u64le(offset) and the block for blocks 0, 2, 3 and the tail, then u64le(263144).
+  const piece = Buffer.alloc(4 * BLOCK + 1000);
+  for (let i = 0; i < piece.length; i++) if (Math.floor(i / BLOCK) !== 1) piece[i] = (i * 31 + Math.floor(i / BLOCK) * 7 + 1) & 0xff;
+  expect(await digestOf(piece)).toBe('8d1f92a79034fcd02939674be7e0a996');
+  expect(await digestOf(piece, [100, BLOCK + 3, 3 * BLOCK])).toBe('8d1f92a79034fcd02939674be7e0a996');
+});
+
 test('zeros() equals feeding the zero bytes, aligned or not, and offsets past 4 GiB are encoded whole', async () => {
   const piece = Buffer.concat([randomBytes(100), Buffer.alloc(200000), randomBytes(50), Buffer.alloc(3 * BLOCK), randomBytes(7)]);
   const h = await createPieceHash(NONZERO_BLOCK_HASH);

@@ -259,7 +259,7 @@ const saveImageVerify: CommandDef = {
     ctx.print(`Layout:         ${m ? `${m.mode}, ${m.channels} channel(s), compression ${m.compression}` : 'single stream (no checksums recorded)'}\n`);
     for (const p of report.pieces) {
       const what = p.channel === 0 ? 'main stream' : m?.mode === 'region' ? `region ${p.channel}` : `channel ${p.channel}`;
-      ctx.print(`  ${what.padEnd(12)} ${p.path} @${p.offset} ${p.length} bytes${m ? ' sha256 ok' : ''}\n`);
+      ctx.print(`  ${what.padEnd(12)} ${p.path} @${p.offset} ${p.length} bytes${m ? ` ${p.algorithm ?? 'sha256'} ok` : ''}\n`);
     }
     ctx.printExtra(`\nSave image ${file} is ${m ? 'intact' : 'readable'}\n`);
   },

@@ -17,6 +17,8 @@ export interface VerifiedPiece {
   channel: number;
   offset: number;
   length: number;
+  /** The digest it was checked with (piece-hash.ts); absent: SHA-256 of every byte, or none recorded. */
+  algorithm?: string;
 }
 
 /** What save-image-verify reports. */
@@ -81,7 +83,7 @@ export async function verifySaveImage(path: string, domain: ErrorDomain = ErrorD
   for (const f of [...m.files].sort((a, b) => a.channel - b.channel)) {
     const p = `${path}${f.name}`;
     await hashPiece(p, f, domain);
-    pieces.push({ path: p, channel: f.channel, offset: f.offset, length: f.length });
+    pieces.push({ path: p, channel: f.channel, offset: f.offset, length: f.length, ...(f.algorithm ? { algorithm: f.algorithm } : {}) });
   }
   return { path, format, wasRunning: info.header.wasRunning, manifest: m, pieces };
 }

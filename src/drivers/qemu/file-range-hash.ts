@@ -9,7 +9,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NONZERO_BLOCK_SHA256, checkPieceHashAlgorithm, nonZeroBlockHash } from '../../conf/save-image/piece-hash';
+import { NONZERO_BLOCK_HASH, NONZERO_BLOCK_SHA256, checkPieceHashAlgorithm, nonZeroBlockHash } from '../../conf/save-image/piece-hash';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 
@@ -56,15 +56,18 @@ const { createXXHash128 } = require(${JSON.stringify(require.resolve('hash-wasm'
 const nonZeroBlockHash = ${nonZeroBlockHash.toString()};
 const inner = async (algorithm) => {
   if (algorithm === '${NONZERO_BLOCK_SHA256}') return createHash('sha256');
+  if (algorithm !== '${NONZERO_BLOCK_HASH}') throw new Error('checksum algorithm ' + algorithm + ' is not known to the worker');
   const h = await createXXHash128();
   h.init();
   return { update: (b) => h.update(b), digest: () => h.digest('hex') };
 };
+// A digest that cannot be set up is this code failing, not the image: reported by that name.
+const setUp = (algorithm) => inner(algorithm).catch((e) => { const err = new Error(String(e && e.message || e)); err.name = 'ChecksumSetupError'; throw err; });
 const plainHash = () => { const h = createHash('sha256'); return { update: (b) => h.update(b), digest: () => h.digest('hex') }; };
 parentPort.on('message', async ({ fd, offset, length, chunk, algorithm }) => {
   try {
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, length)));
-    const hash = algorithm === undefined ? plainHash() : nonZeroBlockHash(await inner(algorithm));
+    const hash = algorithm === undefined ? plainHash() : nonZeroBlockHash(await setUp(algorithm));
     for (let done = 0; done < length; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
       if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));

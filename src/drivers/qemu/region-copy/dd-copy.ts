@@ -55,8 +55,8 @@ function runDd(args: string[], signal?: AbortSignal): Promise<void> {
 }
 
 async function hashRegion(srcPath: string, start: number, length: number, worker: number, o: DdCopyOptions): Promise<RegionDigest> {
-  const fh = await open(srcPath, 'r');
   const hash = await createPieceHash(NONZERO_BLOCK_HASH);
+  const fh = await open(srcPath, 'r');
   const data: DataRuns = [];
   const buf = Buffer.allocUnsafe(REGION_CHUNK);
   try {
