@@ -122,11 +122,23 @@ function plainHash(): PieceHash {
   };
 }
 
-/** The inner hash `algorithm` names; null for a name tsvirt does not know. */
-export async function innerHashOf(algorithm: string): Promise<InnerHash | null> {
-  if (algorithm === NONZERO_BLOCK_SHA256) return createHash('sha256');
-  if (algorithm !== NONZERO_BLOCK_HASH) return null;
-  const h = await createXXHash128();
+/** What {@link innerHashOf} builds the inner hashes from. */
+export interface InnerHashLibs {
+  createHash: typeof createHash;
+  createXXHash128: typeof createXXHash128;
+}
+
+/**
+ * The inner hash of a zero-skipping algorithm; throws for any other name (callers refuse those
+ * first, by name, with checkPieceHashAlgorithm). Self-contained (the names written out, the
+ * libraries passed in) because worker threads run it from its source text, so both threads map
+ * a name to its hash in one place; they must equal NONZERO_BLOCK_HASH and NONZERO_BLOCK_SHA256
+ * (the piece-hash tests hash through both threads under each name).
+ */
+export async function innerHashOf(algorithm: string, libs: InnerHashLibs): Promise<InnerHash> {
+  if (algorithm === 'sha256-nonzero-64k') return libs.createHash('sha256');
+  if (algorithm !== 'xxh128-nonzero-64k') throw new Error(`checksum algorithm ${algorithm} has no inner hash`);
+  const h = await libs.createXXHash128();
   h.init();
   return { update: (b) => h.update(b), digest: () => h.digest('hex') };
 }
@@ -142,5 +154,5 @@ export function checkPieceHashAlgorithm(algorithm: string | undefined, domain: E
 export async function createPieceHash(algorithm: string | undefined, domain: ErrorDomain = ErrorDomain.QEMU): Promise<PieceHash> {
   checkPieceHashAlgorithm(algorithm, domain);
   if (algorithm === undefined) return plainHash();
-  return nonZeroBlockHash((await innerHashOf(algorithm))!);
+  return nonZeroBlockHash(await innerHashOf(algorithm, { createHash, createXXHash128 }));
 }

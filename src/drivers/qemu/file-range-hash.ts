@@ -1,6 +1,6 @@
 /**
- * Digests of byte ranges of a file (piece-hash.ts), hashed by worker threads that read the file themselves with
- * positional reads: off Node's event loop, one range per core at a time. The earlier design
+ * Digests of byte ranges of a file (piece-hash.ts), hashed by worker threads that read the file
+ * themselves with positional reads: off Node's event loop, one range per core at a time. The earlier design
  * (`dd | sha256sum` children) spent more time moving bytes through pipes than hashing them:
  * about 1.6 s per GiB here against 0.7 s for a read-and-hash loop (and 3 s for a GiB of holes).
  * Holes of a sparse file read as zeros, so a range hashes the same before and after it was
@@ -9,7 +9,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { NONZERO_BLOCK_HASH, NONZERO_BLOCK_SHA256, checkPieceHashAlgorithm, nonZeroBlockHash } from '../../conf/save-image/piece-hash';
+import { checkPieceHashAlgorithm, innerHashOf, nonZeroBlockHash } from '../../conf/save-image/piece-hash';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 
@@ -45,8 +45,8 @@ const CHUNK = 4 * 1024 * 1024;
 /**
  * The worker's code, kept as source text so it runs the same from the compiled package and from
  * the TypeScript sources the tests load (a worker file would exist only under dist/). The
- * zero-skipping encoding is spliced in from its own source, so both threads run one definition;
- * the inner hashes come from the same modules the main thread loads.
+ * zero-skipping encoding and the choice of its inner hash are spliced in from their own source,
+ * so both threads run one definition; the hashes come from the modules the main thread loads.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
@@ -54,15 +54,9 @@ const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createXXHash128 } = require(${JSON.stringify(require.resolve('hash-wasm'))});
 const nonZeroBlockHash = ${nonZeroBlockHash.toString()};
-const inner = async (algorithm) => {
-  if (algorithm === '${NONZERO_BLOCK_SHA256}') return createHash('sha256');
-  if (algorithm !== '${NONZERO_BLOCK_HASH}') throw new Error('checksum algorithm ' + algorithm + ' is not known to the worker');
-  const h = await createXXHash128();
-  h.init();
-  return { update: (b) => h.update(b), digest: () => h.digest('hex') };
-};
+const innerHashOf = ${innerHashOf.toString()};
 // A digest that cannot be set up is this code failing, not the image: reported by that name.
-const setUp = (algorithm) => inner(algorithm).catch((e) => { const err = new Error(String(e && e.message || e)); err.name = 'ChecksumSetupError'; throw err; });
+const setUp = (algorithm) => innerHashOf(algorithm, { createHash, createXXHash128 }).catch((e) => { const err = new Error(String(e && e.message || e)); err.name = 'ChecksumSetupError'; throw err; });
 const plainHash = () => { const h = createHash('sha256'); return { update: (b) => h.update(b), digest: () => h.digest('hex') }; };
 parentPort.on('message', async ({ fd, offset, length, chunk, algorithm }) => {
   try {
