@@ -16,7 +16,15 @@ import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 import type { ActiveJob } from '../common/domain-job';
 import { MultifdSink, feedMultifd, type FeedSource } from './multifd-relay';
-import { REGION_CHUNK, copyRegions, ddCopyRegions, prefetchRegions, type Prefetch, type RegionDigest } from './region-copy';
+import {
+  REGION_CHUNK,
+  ddCopyRegions,
+  openDirectRead,
+  prefetchRegions,
+  restoreRegions,
+  type Prefetch,
+  type RegionDigest,
+} from './region-copy';
 import type { ImageManifestPart, RestorePipeline, SavePipeline, SavePipelineContext } from './save-pipeline';
 
 /** Most JSON the regions' data maps may take in the manifest (out of 64 KiB of padding). */
@@ -234,13 +242,21 @@ export class RegionRestore extends DeviceStateRestore {
   }
 
   private prefetch: Prefetch | null = null;
+  /** The image opened for O_DIRECT reads, or null where its filesystem refuses them. */
+  private direct: Promise<FileHandle | null> | null = null;
+  private directClosed = false;
 
   override attach(job: ActiveJob): void {
     super.attach(job);
     job.setChannels(this.regions.length);
     job.setTotal(this.ram.size + this.device.length);
-    // Called before QEMU is spawned: the disk works while QEMU starts.
-    this.prefetch = prefetchRegions(this.file, this.ram.offset, this.regions);
+    // Called before QEMU is spawned. Reads through the cache are warmed while QEMU starts; direct
+    // reads would gain nothing from the cache, so they get no warm-up.
+    this.direct = openDirectRead(this.file).then((fh) => {
+      if (!fh) this.prefetch = prefetchRegions(this.file, this.ram.offset, this.regions);
+      return fh;
+    });
+    this.direct.catch(() => undefined);
   }
 
   /** Checks the image's region layout against the file before any QEMU starts. */
@@ -258,12 +274,13 @@ export class RegionRestore extends DeviceStateRestore {
   }
 
   async beforeIncoming(pid: number): Promise<void> {
+    const direct = await this.direct;
     await this.prefetch?.stop();
     const dst = await openGuestRam(pid, this.ram.size, this.isRam, 'r+');
-    const src = await open(this.file, 'r');
     try {
-      await copyRegions({
-        src,
+      await restoreRegions({
+        file: this.file,
+        direct,
         srcOffset: this.ram.offset,
         dst,
         dstOffset: 0,
@@ -274,12 +291,20 @@ export class RegionRestore extends DeviceStateRestore {
         onProgress: (worker, bytes) => this.job?.addProcessed(bytes, worker),
       });
     } finally {
-      await Promise.all([src.close(), dst.close()]);
+      await Promise.all([this.closeDirect(), dst.close()]);
     }
+  }
+
+  private async closeDirect(): Promise<void> {
+    const fh = await this.direct?.catch(() => null);
+    if (!fh || this.directClosed) return;
+    this.directClosed = true;
+    await fh.close();
   }
 
   /** The socket belongs to QEMU, which removes it; a warm-up still running is stopped. */
   async cleanup(): Promise<void> {
-    await this.prefetch?.stop();
+    await this.direct?.catch(() => null);
+    await Promise.all([this.prefetch?.stop(), this.closeDirect()]);
   }
 }

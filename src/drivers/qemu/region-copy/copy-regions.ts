@@ -80,6 +80,11 @@ export interface CopyRegionsOptions {
   expect?: RegionDigest[];
   /** Name of the image for error messages. */
   imageName?: string;
+  /**
+   * Chunk buffers to read into, at least {@link chunkBuffersFor} of them (aligned ones when `src`
+   * was opened with O_DIRECT); absent: fresh Buffers.
+   */
+  buffers?: Buffer[];
   onProgress?(worker: number, bytes: number): void;
   signal?: AbortSignal;
 }
@@ -102,9 +107,9 @@ function ioError(o: CopyRegionsOptions, err: unknown): VirError {
   return VirError.system(ErrorDomain.QEMU, `cannot copy guest RAM ${o.expect ? 'from' : 'into'} save image${o.imageName ? ` '${o.imageName}'` : ''}`, err);
 }
 
-async function copyOne(o: CopyRegionsOptions, worker: number, region: Region, depth: number): Promise<RegionDigest> {
+async function copyOne(o: CopyRegionsOptions, worker: number, region: Region, free: Buffer[]): Promise<RegionDigest> {
   try {
-    return await copyChunks(o, worker, region, depth);
+    return await copyChunks(o, worker, region, free);
   } catch (err) {
     throw ioError(o, err);
   }
@@ -127,11 +132,23 @@ export function* chunksOf(runs: DataRuns): Generator<[number, number]> {
   }
 }
 
-async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, depth: number): Promise<RegionDigest> {
+/** Regions copied at once and reads in flight per region, for `regions` regions. */
+function lanesOf(regions: number): { lanes: number; depth: number } {
+  const lanes = Math.min(REGION_CONCURRENCY, regions);
+  return { lanes, depth: Math.max(2, Math.floor(READS_IN_FLIGHT / Math.max(1, lanes))) };
+}
+
+/** How many chunk buffers a copy of `regions` regions reads into (see CopyRegionsOptions.buffers). */
+export function chunkBuffersFor(regions: number): number {
+  const { lanes, depth } = lanesOf(regions);
+  return lanes * depth;
+}
+
+/** `free` holds this region's read buffers; none is in use any more when this settles. */
+async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, free: Buffer[]): Promise<RegionDigest> {
   const hash = await createPieceHash(r.algorithm);
   const found: DataRuns = [];
-  const free: Buffer[] = [];
-  for (let k = 0; k < depth; k++) free.push(Buffer.allocUnsafe(REGION_CHUNK));
+  const depth = free.length;
   const inFlight: Array<{ pos: number; want: number; buf: Buffer; read: Promise<number> }> = [];
   const chunks = chunksOf(r.data ?? [[0, r.length]]);
   const issue = (): void => {
@@ -191,11 +208,25 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, dept
  */
 export async function copyRegions(o: CopyRegionsOptions): Promise<RegionDigest[]> {
   const regions: Region[] = o.expect ?? splitRegions(o.size, o.workers).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH }));
-  const lanes = Math.min(REGION_CONCURRENCY, regions.length);
-  const depth = Math.max(2, Math.floor(READS_IN_FLIGHT / Math.max(1, lanes)));
+  const { depth } = lanesOf(regions.length);
+  const pool = o.buffers ? [...o.buffers] : Array.from({ length: chunkBuffersFor(regions.length) }, () => Buffer.allocUnsafe(REGION_CHUNK));
+  if (pool.length < chunkBuffersFor(regions.length)) throw VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, 'too few buffers for the region copy');
   // One failed region stops the others at their next chunk, and none still runs afterwards.
   const ctl = linkedAbort(o.signal);
-  const digests = await mapPool(regions, REGION_CONCURRENCY, (r, i) => copyOne({ ...o, signal: ctl.signal }, i + 1, r, depth), ctl);
+  const digests = await mapPool(
+    regions,
+    REGION_CONCURRENCY,
+    async (r, i) => {
+      // No read or write uses a region's buffers once copyOne settled (copyChunks awaits them all).
+      const mine = pool.splice(0, depth);
+      try {
+        return await copyOne({ ...o, signal: ctl.signal }, i + 1, r, [...mine]);
+      } finally {
+        pool.push(...mine);
+      }
+    },
+    ctl,
+  );
   if (o.expect) {
     digests.forEach((d, i) => {
       if (d.sha256 !== o.expect![i].sha256) {

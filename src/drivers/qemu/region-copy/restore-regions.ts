@@ -1,0 +1,41 @@
+/**
+ * The restore side of the region copy: the image's RAM into the new guest's backend, read with
+ * O_DIRECT where the image's filesystem and the manifest's offsets allow it (direct-read.ts),
+ * through the page cache otherwise.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { chunkBuffersFor, copyRegions, type CopyRegionsOptions, type RegionDigest } from './copy-regions';
+import { alignedChunks, isDirectIoRefusal } from './direct-read';
+
+/** Options of {@link restoreRegions}: those of copyRegions without a source, plus the image. */
+export interface RestoreRegionsOptions extends Omit<CopyRegionsOptions, 'src' | 'buffers' | 'expect'> {
+  /** The image's path, opened here for buffered reads when direct ones are not possible. */
+  file: string;
+  /** The image opened by openDirectRead (null: its filesystem refused); the caller closes it. */
+  direct: FileHandle | null;
+  /** The regions to restore and their digests, from the manifest. */
+  expect: RegionDigest[];
+}
+
+/**
+ * Copies and verifies every region. A direct read the kernel refuses (a data map whose offsets
+ * or lengths are not block-aligned: the manifest chose them) restarts the whole copy through the
+ * cache, which rewrites the same bytes and verifies them anew; any other failure is raised.
+ */
+export async function restoreRegions(o: RestoreRegionsOptions): Promise<RegionDigest[]> {
+  const { file, direct, ...copy } = o;
+  const buffers = direct && alignedChunks(chunkBuffersFor(o.expect.length));
+  if (direct && buffers) {
+    try {
+      return await copyRegions({ ...copy, src: direct, buffers });
+    } catch (err) {
+      if (!isDirectIoRefusal(err)) throw err;
+    }
+  }
+  const src = await open(file, 'r');
+  try {
+    return await copyRegions({ ...copy, src });
+  } finally {
+    await src.close();
+  }
+}
