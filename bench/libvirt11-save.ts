@@ -2,7 +2,8 @@
  * tsvirt against libvirt 11.3 on QEMU 10 (issue 11, item 4), in one run with the rounds
  * interleaved: per guest and round, each libvirt 11.3 save / restore is followed by one of
  * tsvirt's, then the dd yardsticks (one `dd conv=fdatasync`, 1, 2 and 4 concurrent
- * `dd oflag=direct` writers of the same bytes). 1 and 4 GiB guests (BENCH_SIZES_GIB), random and
+ * `dd oflag=direct` writers of the same bytes, then as many `dd iflag=direct` readers of them
+ * from a cold cache). 1 and 4 GiB guests (BENCH_SIZES_GIB), random and
  * mostly-zero RAM, shared memfd RAM on both sides (tsvirt's region and instant modes need it;
  * libvirt runs the same XML, the same QEMU 10 binary named in `<emulator>`). Prints the tables
  * and the targets of the issue and writes bench/results/libvirt11-save.md.
@@ -14,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { machineDescription } from './machine';
 import { GIB, MIB, benchEnv, createFilledGuest, removeGuest, runOp, teardownBench } from './qemu-bench-guest';
-import { ddWrite, ddWriteParallelDirect, dropCaches, imageBytes, makeRandomSource, removeImage, rounds, sizesGiB, syncDisks } from './qemu-bench-host';
+import { ddReadParallelDirect, ddWrite, ddWriteParallelDirect, dropCaches, imageBytes, makeRandomSource, removeImage, rounds, sizesGiB, syncDisks } from './qemu-bench-host';
 import { Results, writeReport } from './qemu-bench-report';
 import { createLibvirtGuest, libvirtDestroy, libvirtRestore, libvirtSave, removeLibvirtGuest, startLibvirt11, type VirshOp } from './libvirt11-side';
 import { targetsReport, type GroupRows } from './libvirt11-targets';
@@ -71,6 +72,7 @@ const DD_WRITERS = [1, 2, 4];
 const DD_SYNC = 'dd conv=fdatasync';
 const ddDirect = (n: number): string => `dd oflag=direct, ${n} writer${n > 1 ? 's' : ''}`;
 const DD_BEST = ddDirect(Math.max(...DD_WRITERS));
+const ddReaders = (n: number): string => `dd iflag=direct, ${n} reader${n > 1 ? 's' : ''}`;
 
 const save = (label: string): string => `save: ${label}`;
 const restore = (label: string): string => `restore: ${label}`;
@@ -139,7 +141,7 @@ async function benchGuest(c: Ctx, group: string, bytes: number, randomBytes: num
     c.res.declare(group, restore(l), undefined, bytes);
     if (TS_MODES.find((m) => m.label === l)?.instant) c.res.declare(group, instant(l), undefined, bytes);
   }
-  for (const l of [DD_SYNC, ...DD_WRITERS.map(ddDirect)]) c.res.declare(group, l, undefined, undefined);
+  for (const l of [DD_SYNC, ...DD_WRITERS.map(ddDirect), ...DD_WRITERS.map(ddReaders)]) c.res.declare(group, l, undefined, undefined);
   const t0 = performance.now();
   try {
     const a = await createLibvirtGuest(c.lv, lvName, bytes, c.emulator, c.dir, randomBytes);
@@ -160,6 +162,11 @@ async function benchGuest(c: Ctx, group: string, bytes: number, randomBytes: num
       }
       c.res.add(group, DD_SYNC, ddWrite(srcFile, ddFile, false), ddBytes);
       for (const n of DD_WRITERS) c.res.add(group, ddDirect(n), n === 1 ? ddWrite(srcFile, ddFile, true) : ddWriteParallelDirect(srcFile, ddFile, n), ddBytes);
+      // What the disk reads directly, the floor under any full restore of the same bytes.
+      for (const n of DD_WRITERS) {
+        dropCaches();
+        c.res.add(group, ddReaders(n), ddReadParallelDirect(ddFile, n), ddBytes);
+      }
       fs.rmSync(ddFile, { force: true });
       console.log(`${group}: round ${r}/${ROUNDS} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     }

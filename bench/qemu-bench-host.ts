@@ -79,6 +79,16 @@ export function ddWriteParallelDirect(src: string, file: string, n: number): num
   return timed(`${writers.join('; ')}; ${writers.map((_, i) => `wait $p${i} || exit 1`).join('; ')}`);
 }
 
+/**
+ * `n` concurrent `dd iflag=direct` readers of `file`, each its own 1/n slice (the shape of a
+ * restore reading N regions or channels of one image); the time is until the last one is done.
+ */
+export function ddReadParallelDirect(file: string, n: number): number {
+  const mib = Math.ceil(fs.statSync(file).size / MIB / n);
+  const readers = Array.from({ length: n }, (_, i) => `dd if=${q(file)} of=/dev/null bs=1M skip=${i * mib} count=${mib} iflag=direct status=none & p${i}=$!`);
+  return timed(`${readers.join('; ')}; ${readers.map((_, i) => `wait $p${i} || exit 1`).join('; ')}`);
+}
+
 /** `dd` read of the whole file to /dev/null; `cold` drops the page cache first. */
 export function ddRead(file: string, cold: boolean): number {
   if (cold) dropCaches();
