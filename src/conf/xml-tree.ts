@@ -5,7 +5,7 @@
  * The tree keeps element and attribute order so that elements tsvirt does not model survive a
  * parse/format round trip unchanged.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type { XMLParser } from 'fast-xml-parser';
 import { ErrorCode, ErrorDomain } from '../util/error-codes';
 import { VirError } from '../util/vir-error';
 
@@ -29,17 +29,32 @@ export function isElement(n: XmlNode): n is XmlElement {
   return (n as XmlElement).name !== undefined;
 }
 
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: false,
-  attributeNamePrefix: '',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  processEntities: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+type FastXmlParser = typeof import('fast-xml-parser');
+
+let parser: XMLParser | undefined;
+/**
+ * fast-xml-parser on first use: commands and processes that never parse XML (`tsvirsh uri`, the
+ * flag tables that import this file's helpers) do not pay its 13 ms load.
+ */
+function xmlLib(): FastXmlParser {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('fast-xml-parser') as FastXmlParser;
+}
+
+function getParser(): XMLParser {
+  parser ??= new (xmlLib().XMLParser)({
+    preserveOrder: true,
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+    processEntities: true,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+  });
+  return parser;
+}
 
 type RawNode = Record<string, unknown>;
 
@@ -62,11 +77,11 @@ export function parseXmlDocument(xml: string, docName: string, domain: ErrorDoma
   if (typeof xml !== 'string' || xml.trim() === '') {
     throw VirError.report(ErrorCode.XML_ERROR, domain, `(${docName}):1: Document is empty`);
   }
-  const res = XMLValidator.validate(xml);
+  const res = xmlLib().XMLValidator.validate(xml);
   if (res !== true) {
     throw VirError.report(ErrorCode.XML_ERROR, domain, `(${docName}):${res.err.line}: ${res.err.msg}`);
   }
-  const raw = parser.parse(xml) as RawNode[];
+  const raw = getParser().parse(xml) as RawNode[];
   const roots = raw.map(convert).filter((n): n is XmlElement => n !== undefined && isElement(n));
   if (roots.length !== 1) {
     throw VirError.report(ErrorCode.XML_ERROR, domain, `(${docName}):1: Extra content at the end of the document`);

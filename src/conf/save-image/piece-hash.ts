@@ -20,7 +20,7 @@
  * between a restore bound by the disk and one bound by the CPU.
  */
 import { createHash } from 'node:crypto';
-import { createXXHash128 } from 'hash-wasm';
+import type { createXXHash128 } from 'hash-wasm';
 import { ErrorCode, ErrorDomain } from '../../util/error-codes';
 import { VirError } from '../../util/vir-error';
 
@@ -150,9 +150,17 @@ export function checkPieceHashAlgorithm(algorithm: string | undefined, domain: E
   }
 }
 
+/**
+ * hash-wasm on first use: processes that never hash RAM (most tsvirsh commands) do not pay its
+ * 12 ms load.
+ */
+const loadXXHash128: typeof createXXHash128 = (...args) =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('hash-wasm') as typeof import('hash-wasm')).createXXHash128(...args);
+
 /** The hash a piece recorded with `algorithm` (undefined: plain SHA-256) is checked with. */
 export async function createPieceHash(algorithm: string | undefined, domain: ErrorDomain = ErrorDomain.QEMU): Promise<PieceHash> {
   checkPieceHashAlgorithm(algorithm, domain);
   if (algorithm === undefined) return plainHash();
-  return nonZeroBlockHash(await innerHashOf(algorithm, { createHash, createXXHash128 }));
+  return nonZeroBlockHash(await innerHashOf(algorithm, { createHash, createXXHash128: loadXXHash128 }));
 }
