@@ -63,18 +63,19 @@ async function makeImage(): Promise<{ ram: Buffer; digests: RegionDigest[]; ramO
 }
 
 /** Restores the image into a fresh `out` and returns its bytes, and how many direct reads ran. */
-async function restore(digests: RegionDigest[], ramOffset: number, size: number, useDirect = true): Promise<{ out: Buffer; directReads: number }> {
+async function restore(digests: RegionDigest[], ramOffset: number, size: number, useDirect = true): Promise<{ out: Buffer; directReads: number; progress: number }> {
+  let progress = 0;
   fs.writeFileSync(p('out'), Buffer.alloc(0));
   fs.truncateSync(p('out'), size);
   const opened = useDirect ? await openDirectRead(p('img')) : null;
   const direct = opened ? counted(opened) : null;
   const dst = await fs.promises.open(p('out'), 'r+');
   try {
-    await restoreRegions({ file: p('img'), direct: direct?.fh ?? null, srcOffset: ramOffset, dst, dstOffset: 0, size, workers: digests.length, expect: digests, imageName: 'img' });
+    await restoreRegions({ file: p('img'), direct: direct?.fh ?? null, srcOffset: ramOffset, dst, dstOffset: 0, size, workers: digests.length, expect: digests, imageName: 'img', onProgress: (_w, n) => (progress += n) });
   } finally {
     await Promise.all([dst.close(), opened?.close()]);
   }
-  return { out: fs.readFileSync(p('out')), directReads: direct?.reads() ?? 0 };
+  return { out: fs.readFileSync(p('out')), directReads: direct?.reads() ?? 0, progress };
 }
 
 async function directSupported(): Promise<boolean> {
@@ -107,10 +108,22 @@ test('aligned chunks are separate, chunk-sized, and take O_DIRECT reads', async 
   }
 });
 
+test('an image O_DIRECT cannot open is read through the cache; a missing one is reported by that open', async () => {
+  expect(await openDirectRead(p('missing'))).toBeNull();
+  const { ram, digests, ramOffset } = await makeImage();
+  fs.renameSync(p('img'), p('gone'));
+  const err = await restore(digests, ramOffset, ram.length).then(
+    () => null,
+    (e: unknown) => e as NodeJS.ErrnoException,
+  );
+  expect(err?.code).toBe('ENOENT');
+});
+
 test('a restore reads the RAM directly and gets the image bytes; without O_DIRECT it reads through the cache', async () => {
   const { ram, digests, ramOffset } = await makeImage();
   const direct = await restore(digests, ramOffset, ram.length);
   expect(direct.out.equals(ram)).toBe(true);
+  expect(direct.progress).toBe(ram.length);
   if (await directSupported()) expect(direct.directReads).toBeGreaterThan(0);
   const buffered = await restore(digests, ramOffset, ram.length, false);
   expect(buffered.out.equals(ram)).toBe(true);
@@ -133,14 +146,18 @@ test('damage read directly is refused as a checksum mismatch, not retried throug
 
 test('a data map with offsets O_DIRECT cannot read restores through the cache, bytes and checksums intact', async () => {
   const { ram, digests, ramOffset } = await makeImage();
-  // The same bytes, its first run cut 1000 bytes in: a read of 1000 bytes is not block-aligned.
+  // The same bytes, each first run cut 1000 bytes past its first chunk: that chunk is read (and
+  // reported) directly, then a read of 1000 bytes is not block-aligned.
+  const cut = REGION_CHUNK + 1000;
   const odd = digests.map((d) => {
-    if (!d.data?.length) return d;
+    if (!d.data?.length || d.data[0][1] <= cut) return d;
     const [[off, len], ...rest] = d.data;
-    return { ...d, data: [[off, 1000], [off + 1000, len - 1000], ...rest] as Array<[number, number]> };
+    return { ...d, data: [[off, cut], [off + cut, len - cut], ...rest] as Array<[number, number]> };
   });
   expect(odd.some((d, i) => d.data?.length !== digests[i].data?.length)).toBe(true);
   const r = await restore(odd, ramOffset, ram.length);
   expect(r.out.equals(ram)).toBe(true);
+  // The refused pass's progress is not counted twice.
+  expect(r.progress).toBe(ram.length);
   if (await directSupported()) expect(r.directReads).toBeGreaterThan(0);
 });

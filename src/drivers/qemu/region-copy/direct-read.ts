@@ -20,16 +20,13 @@ declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { 
 const WASM_PAGE = 64 * 1024;
 
 /**
- * Opens `file` for O_DIRECT reads, or returns null where the filesystem refuses them (tmpfs
- * before Linux 6.6, FUSE, some network filesystems): the caller then reads through the cache.
+ * Opens `file` for O_DIRECT reads, or returns null where that fails: filesystems that refuse
+ * O_DIRECT (tmpfs before Linux 6.6, FUSE, some network filesystems) say EINVAL, others other
+ * things. The caller then opens the file for reads through the cache, and that open reports
+ * what is really wrong with the file (missing, not readable).
  */
 export async function openDirectRead(file: string): Promise<FileHandle | null> {
-  try {
-    return await open(file, constants.O_RDONLY | constants.O_DIRECT);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL') return null;
-    throw err;
-  }
+  return open(file, constants.O_RDONLY | constants.O_DIRECT).catch(() => null);
 }
 
 /**

@@ -23,18 +23,29 @@ export interface RestoreRegionsOptions extends Omit<CopyRegionsOptions, 'src' | 
  * cache, which rewrites the same bytes and verifies them anew; any other failure is raised.
  */
 export async function restoreRegions(o: RestoreRegionsOptions): Promise<RegionDigest[]> {
-  const { file, direct, ...copy } = o;
+  const { file, direct, onProgress, ...copy } = o;
+  // Bytes the refused direct pass already reported: the pass through the cache reports only what
+  // goes past them, so the job's progress never runs over its total.
+  let reported = 0;
   const buffers = direct && alignedChunks(chunkBuffersFor(o.expect.length));
   if (direct && buffers) {
     try {
-      return await copyRegions({ ...copy, src: direct, buffers });
+      return await copyRegions({ ...copy, src: direct, buffers, onProgress: (w, n) => ((reported += n), onProgress?.(w, n)) });
     } catch (err) {
       if (!isDirectIoRefusal(err)) throw err;
     }
   }
   const src = await open(file, 'r');
   try {
-    return await copyRegions({ ...copy, src });
+    return await copyRegions({
+      ...copy,
+      src,
+      onProgress: (w, n) => {
+        const credit = Math.min(n, reported);
+        reported -= credit;
+        if (n > credit) onProgress?.(w, n - credit);
+      },
+    });
   } finally {
     await src.close();
   }
