@@ -164,29 +164,26 @@ const NOTES = `
   QEMU's shutdown.
 
 ## Reading the numbers (where the time goes)
-- On this VM disk \`dd conv=fdatasync\` is several times slower than \`dd oflag=direct\` and
-  \`cp\` + fsync in every run, so ratios against it flatter every save; compare with the cp and
-  O_DIRECT rows too.
+- On this VM disk \`dd conv=fdatasync\` has been slower than \`dd oflag=direct\` and \`cp\` +
+  fsync in every run (from 1.4x to several times), so ratios against it flatter every save;
+  compare with the cp and O_DIRECT rows too.
 - Single stream: QEMU's send rate into the \`exec:\` pipe (\`cat >> FILE\`) is the limit; the
   data never passes through Node (peak RSS stays at Node's baseline).
 - Multi-file (multifd): QEMU sends into tsvirt's UNIX-socket relay, and one Node thread reads
-  every connection, hashes every byte with SHA-256 (about 1.7 GB/s on one core here) and queues
-  writev calls for libuv's pool. On 2 cores that thread competes with QEMU's migration and
-  multifd threads, so QEMU's send rate into the relay is below its rate into \`cat\` and
-  2 or 4 channels do not beat the single stream here; zstd (level 1 in QEMU's channel threads)
-  finds nothing to compress in random RAM and only adds CPU. The relay's queues (16 MiB high
-  water per stream) show in the peak RSS. Restore is the same relay backwards: one Node thread
-  reads 4 MiB chunks (a fresh buffer each), hashes and writes them to N sockets, which makes it
-  slower than QEMU reading the single image itself.
+  every connection, hashes every byte with SHA-256 and queues writev calls for libuv's pool; on
+  2 cores that thread competes with QEMU's migration and multifd threads. zstd (level 1 in
+  QEMU's channel threads) finds nothing to compress in random RAM (see "MiB moved"). The relay's
+  queues (16 MiB high water per stream) show in the peak RSS. Restore is the same relay
+  backwards: one Node thread reads, hashes and writes to N sockets.
 - Region mode: the save's time is tsvirt's RAM copy before QEMU sends the (tiny) device state:
   one \`dd\` per region copies RAM into the image in the kernel with O_DIRECT writes and
-  \`conv=sparse\` (zero blocks become holes) while Node hashes the same regions (SHA-256, one
-  thread). Its restore is the fastest for random RAM (parallel positional writes into the new
-  guest's memfd, no QEMU stream parsing), but for a mostly-zero guest it is the slowest: it
-  reads and hashes the whole RAM region, holes included.
-- Mostly-zero guest restores (every mode, about 3 s here) are dominated by QEMU itself: while
-  loading zero pages QEMU checks each page of the fresh memfd backend, and reading a shared
-  memfd page allocates it, so all of the guest's RAM is touched.
+  \`conv=sparse\` (zero blocks become holes) while Node hashes the same regions (XXH3-128 over
+  the non-zero 64 KiB blocks, one thread). Its restore reads the image's RAM with O_DIRECT and
+  writes it into the new guest's memfd with positional writes (no QEMU stream parsing), and for
+  a mostly-zero guest reads only the chunks the regions' data maps list.
+- Mostly-zero restores through QEMU's stream are dominated by QEMU itself: while loading zero
+  pages QEMU checks each page of the fresh memfd backend, and reading a shared memfd page
+  allocates it, so all of the guest's RAM is touched.
 - Instant restore maps instead of copying, so its time does not grow with RAM: QEMU's start
   and the device state dominate.
 `;
