@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NONZERO_BLOCK_HASH } from '../../src/conf/save-image/piece-hash';
 import { hashFileRanges, splitRange } from '../../src/drivers/qemu/file-range-hash';
 import { ErrorCode } from '../../src/util/error-codes';
 import { virErrorOf } from '../helpers/vir-error-of';
@@ -88,3 +89,20 @@ test('kill rejects with OPERATION_ABORTED and ends the workers', async () => {
   for (let i = 0; i < 100 && threads() > before; i++) await new Promise((r) => setTimeout(r, 20));
   expect(threads()).toBe(before);
 });
+
+test('workers holding the XXH3 hasher stop on their own: killed while it compiles, mid-range or done, none is left', async () => {
+  const { file, bytes } = sparseFile('xxh-stop.img');
+  const before = threads();
+  for (let i = 0; i < 30; i++) {
+    const h = hashFileRanges(file, splitRange(0, bytes.length, 6).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH })));
+    // 0: runs to the end; 1: killed before the hasher's WebAssembly is compiled; 2: killed mid-range.
+    if (i % 3 === 1) setImmediate(() => h.kill());
+    if (i % 3 === 2) setTimeout(() => h.kill(), 1 + (i % 7));
+    const done = await h.digests.then(() => null, (e: unknown) => e as { code: number });
+    if (i % 3 === 0) expect(done).toBeNull();
+    else if (done) expect(done.code).toBe(ErrorCode.OPERATION_ABORTED);
+    expect(fdsOn(file)).toEqual([]);
+  }
+  for (let i = 0; i < 150 && threads() > before; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(threads()).toBe(before);
+}, 60000);

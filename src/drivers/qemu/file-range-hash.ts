@@ -49,7 +49,8 @@ const CHUNK = 4 * 1024 * 1024;
  * so both threads run one definition; the hashes come from the modules the main thread loads.
  */
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+const stopped = new Int32Array(workerData.stop);
 const { readSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { createXXHash128 } = require(${JSON.stringify(require.resolve('hash-wasm'))});
@@ -58,11 +59,14 @@ const innerHashOf = ${innerHashOf.toString()};
 // A digest that cannot be set up is this code failing, not the image: reported by that name.
 const setUp = (algorithm) => innerHashOf(algorithm, { createHash, createXXHash128 }).catch((e) => { const err = new Error(String(e && e.message || e)); err.name = 'ChecksumSetupError'; throw err; });
 const plainHash = () => { const h = createHash('sha256'); return { update: (b) => h.update(b), digest: () => h.digest('hex') }; };
-parentPort.on('message', async ({ fd, offset, length, chunk, algorithm }) => {
+// The thread ends by closing its port (its loop then runs dry), never by terminate().
+parentPort.on('message', async ({ stop, fd, offset, length, chunk, algorithm }) => {
+  if (stop) return parentPort.close();
   try {
     const buf = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, length)));
     const hash = algorithm === undefined ? plainHash() : nonZeroBlockHash(await setUp(algorithm));
     for (let done = 0; done < length; ) {
+      if (Atomics.load(stopped, 0)) return;
       const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
       if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));
       hash.update(n === buf.length ? buf : buf.subarray(0, n));
@@ -70,6 +74,7 @@ parentPort.on('message', async ({ fd, offset, length, chunk, algorithm }) => {
     }
     parentPort.postMessage({ digest: hash.digest() });
   } catch (e) {
+    if (Atomics.load(stopped, 0)) return;
     parentPort.postMessage({ error: { name: e.name, message: e.message, code: e.code, errno: e.errno, syscall: e.syscall } });
   }
 });
@@ -91,13 +96,17 @@ function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError
 
 /**
  * Starts hashing every range of `file`, at most one range per core at once (a range per
- * channel can be 255 ranges: they queue). `kill` ends the workers wherever they are.
+ * channel can be 255 ranges: they queue). `kill` stops the workers at their next chunk.
  *
- * The file is opened here and its descriptor lent to the workers: a terminated worker runs no
- * `finally`, so only this thread can promise the descriptor is closed the moment hashing ends
- * (a failed restore must leave nothing open on the image). The workers use positional reads,
- * so a read still in flight at close touches no file position (at worst it reads, and throws
- * away, bytes of whatever file takes the number next).
+ * Workers are told to stop (a shared flag they check between reads, then a message that closes
+ * their port) and end on their own. `Worker.terminate()` is not used: terminating a thread that
+ * holds WebAssembly code (the XXH3 hasher) is a reported way to crash Node, and the suite's CI
+ * run died of a segmentation fault once after that hasher moved into these workers.
+ *
+ * The file is opened here and its descriptor lent to the workers, so this thread can promise the
+ * descriptor is closed the moment hashing ends (a failed restore must leave nothing open on the
+ * image). The workers use positional reads, so a read still in flight at close touches no file
+ * position (at worst it reads, and throws away, bytes of whatever file takes the number next).
  */
 export function hashFileRanges(file: string, ranges: readonly FileRange[]): FileHashes {
   // An algorithm the workers do not know would be hashed as XXH3: refuse it here.
@@ -108,8 +117,18 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
   let settled = false;
   let fd: number | null = null;
   let fail!: (err: VirError) => void;
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  // A stopped worker must not keep the process alive while it finishes a read.
+  const released = new Set<Worker>();
+  const release = (w: Worker): void => {
+    if (released.has(w)) return;
+    released.add(w);
+    w.postMessage({ stop: true });
+    w.unref();
+  };
   const stopAll = (): void => {
-    for (const w of workers) void w.terminate();
+    Atomics.store(stop, 0, 1);
+    for (const w of workers) release(w);
     if (fd !== null) closeSync(fd);
     fd = null;
   };
@@ -129,7 +148,7 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
     }
     const busy = new Set<Worker>();
     const feed = (w: Worker): void => {
-      if (next >= ranges.length) return void w.terminate();
+      if (next >= ranges.length) return release(w);
       const i = next++;
       busy.add(w);
       w.once('message', (m: WorkerReply) => {
@@ -149,7 +168,7 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
     for (let k = 0; k < n && !settled; k++) {
       let w: Worker;
       try {
-        w = new Worker(WORKER_SOURCE, { eval: true });
+        w = new Worker(WORKER_SOURCE, { eval: true, workerData: { stop: stop.buffer } });
       } catch (e) {
         return fail(VirError.report(ErrorCode.INTERNAL_ERROR, ErrorDomain.QEMU, `cannot start a checksum worker for save image '${file}': ${(e as Error).message}`));
       }
