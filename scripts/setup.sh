@@ -11,6 +11,8 @@ purpose="${1:-test}"
 # python3-fusepy: the EIO-injecting FUSE filesystem of the fault tests (test/helpers/eio-fs.py).
 # virtinst: virt-install, the tool test/remote/virt-install.test.ts drives through tsvirtd.
 apt_pkgs=(qemu-system-x86 qemu-utils libvirt-daemon-driver-qemu zstd xz-utils gzip bzip2 lzop coreutils libvirt-clients python3-libvirt libvirt-daemon python3-fusepy libsasl2-modules openssl virtinst)
+# gdb: the backtrace scripts/jest-crash-trace.sh prints when the jest process itself crashes.
+[ "$purpose" = test ] && apt_pkgs+=(gdb)
 
 if ! command -v node >/dev/null 2>&1; then
   echo "setup: Node.js 20 or newer is required (apt-get install nodejs npm, or from nodejs.org)" >&2
