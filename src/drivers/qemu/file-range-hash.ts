@@ -100,8 +100,8 @@ function readError(file: string, e: NonNullable<WorkerReply['error']>): VirError
  *
  * Workers are told to stop (a shared flag they check between reads, then a message that closes
  * their port) and end on their own. `Worker.terminate()` is not used: terminating a thread that
- * holds WebAssembly code (the XXH3 hasher) is a reported way to crash Node, and the suite's CI
- * run died of a segmentation fault once after that hasher moved into these workers.
+ * holds WebAssembly code (the XXH3 hasher) is a reported way to crash Node (nodejs/node#47748),
+ * and the test suite's process died once in CI of a segmentation fault whose cause was not found.
  *
  * The file is opened here and its descriptor lent to the workers, so this thread can promise the
  * descriptor is closed the moment hashing ends (a failed restore must leave nothing open on the
