@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { NONZERO_BLOCK_HASH } from '../../src/conf/save-image/piece-hash';
 import { hashFileRanges, splitRange } from '../../src/drivers/qemu/file-range-hash';
 import { ErrorCode } from '../../src/util/error-codes';
@@ -93,8 +94,10 @@ test('kill rejects with OPERATION_ABORTED and ends the workers', async () => {
 test('workers holding the XXH3 hasher stop on their own: killed while it compiles, mid-range or done, none is left', async () => {
   const { file, bytes } = sparseFile('xxh-stop.img');
   const before = threads();
+  const terminate = jest.spyOn(Worker.prototype, 'terminate');
   for (let i = 0; i < 30; i++) {
-    const h = hashFileRanges(file, splitRange(0, bytes.length, 6).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH })));
+    // Odd rounds hash one range of several reads, so a kill lands between two of them.
+    const h = hashFileRanges(file, splitRange(0, bytes.length, i % 2 ? 1 : 6).map((r) => ({ ...r, algorithm: NONZERO_BLOCK_HASH })));
     // 0: runs to the end; 1: killed before the hasher's WebAssembly is compiled; 2: killed mid-range.
     if (i % 3 === 1) setImmediate(() => h.kill());
     if (i % 3 === 2) setTimeout(() => h.kill(), 1 + (i % 7));
@@ -105,4 +108,6 @@ test('workers holding the XXH3 hasher stop on their own: killed while it compile
   }
   for (let i = 0; i < 150 && threads() > before; i++) await new Promise((r) => setTimeout(r, 20));
   expect(threads()).toBe(before);
+  expect(terminate).not.toHaveBeenCalled();
+  terminate.mockRestore();
 }, 60000);

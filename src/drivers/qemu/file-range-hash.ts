@@ -153,6 +153,8 @@ export function hashFileRanges(file: string, ranges: readonly FileRange[]): File
       busy.add(w);
       w.once('message', (m: WorkerReply) => {
         busy.delete(w);
+        // A digest that was already on its way when the hashing stopped: nothing more to feed.
+        if (settled) return;
         if (m.error) return fail(readError(file, m.error));
         digests[i] = m.digest!;
         if (--left === 0 && !settled) {
