@@ -43,12 +43,12 @@ function counted(fh: fs.promises.FileHandle): { fh: fs.promises.FileHandle; read
   return { fh: proxy, reads: () => n };
 }
 
-/** A region image: 2 MiB of header, then 8 MiB of RAM with data in a few places. */
-async function makeImage(): Promise<{ ram: Buffer; digests: RegionDigest[]; ramOffset: number }> {
+/** A region image: 2 MiB of header, then 8 MiB of RAM with data in a few places (none in 4-6 MiB if asked). */
+async function makeImage(zeroFourToSix = false): Promise<{ ram: Buffer; digests: RegionDigest[]; ramOffset: number }> {
   const size = 8 * MIB;
   const ramOffset = 2 * MIB;
   const ram = Buffer.alloc(size);
-  randomBytes(3 * MIB + 4096).copy(ram, MIB);
+  randomBytes(zeroFourToSix ? 3 * MIB : 3 * MIB + 4096).copy(ram, MIB);
   randomBytes(64 * 1024).copy(ram, 7 * MIB);
   fs.writeFileSync(p('ram'), ram);
   fs.writeFileSync(p('img'), Buffer.alloc(0));
@@ -114,9 +114,11 @@ test('an image O_DIRECT cannot open is read through the cache; a missing one is 
   fs.renameSync(p('img'), p('gone'));
   const err = await restore(digests, ramOffset, ram.length).then(
     () => null,
-    (e: unknown) => e as NodeJS.ErrnoException,
+    (e: unknown) => e,
   );
-  expect(err?.code).toBe('ENOENT');
+  expect(err).toBeInstanceOf(VirError);
+  expect((err as VirError).code).toBe(ErrorCode.SYSTEM_ERROR);
+  expect((err as VirError).message).toContain(`cannot open save image '${p('img')}': No such file or directory`);
 });
 
 test('a restore reads the RAM directly and gets the image bytes; without O_DIRECT it reads through the cache', async () => {
@@ -160,4 +162,70 @@ test('a data map with offsets O_DIRECT cannot read restores through the cache, b
   // The refused pass's progress is not counted twice.
   expect(r.progress).toBe(ram.length);
   if (await directSupported()) expect(r.directReads).toBeGreaterThan(0);
+});
+
+test('bytes a refused direct pass wrote are overwritten by the pass through the cache, zeros too', async () => {
+  const { ram, digests, ramOffset } = await makeImage(true);
+  // No data maps (as when they outgrow the manifest): every chunk is read, zero ones included.
+  const unmapped = digests.map(({ data: _data, ...d }) => d);
+  const zeroChunk = 2;
+  expect(ram.subarray(zeroChunk * REGION_CHUNK, (zeroChunk + 1) * REGION_CHUNK).every((b) => b === 0)).toBe(true);
+  const last = ram.length - REGION_CHUNK;
+  // The direct pass misreads a zero chunk as data, then a later read is refused with EINVAL.
+  const img = await fs.promises.open(p('img'), 'r');
+  const misread = {
+    read: async (buf: Buffer, off: number, len: number, pos: number) => {
+      if (pos === ramOffset + zeroChunk * REGION_CHUNK) {
+        buf.fill(0xaa, off, off + len);
+        return { bytesRead: len, buffer: buf };
+      }
+      if (pos === ramOffset + last) {
+        await new Promise((r) => setTimeout(r, 50));
+        throw Object.assign(new Error('EINVAL: invalid argument, read'), { code: 'EINVAL', syscall: 'read' });
+      }
+      return img.read(buf, off, len, pos);
+    },
+  } as unknown as fs.promises.FileHandle;
+  fs.writeFileSync(p('out'), Buffer.alloc(0));
+  fs.truncateSync(p('out'), ram.length);
+  const dst = await fs.promises.open(p('out'), 'r+');
+  let progress = 0;
+  try {
+    await restoreRegions({ file: p('img'), direct: misread, srcOffset: ramOffset, dst, dstOffset: 0, size: ram.length, workers: unmapped.length, expect: unmapped, imageName: 'img', onProgress: (_w, n) => (progress += n) });
+  } finally {
+    await Promise.all([dst.close(), img.close()]);
+  }
+  expect(fs.readFileSync(p('out')).equals(ram)).toBe(true);
+  expect(progress).toBe(ram.length);
+});
+
+test('a failed copy settles only after every read it started has ended', async () => {
+  const ended: number[] = [];
+  let settled = -1;
+  // Region 1 fails at once; region 2 has both its chunks in flight, the second slow to come back.
+  const src = {
+    read: (buf: Buffer, _off: number, len: number, pos: number) =>
+      new Promise((resolve, reject) => {
+        if (pos === 0) return setTimeout(() => reject(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })), 10);
+        setTimeout(() => {
+          ended.push(pos);
+          resolve({ bytesRead: len, buffer: buf });
+        }, pos === 6 * MIB ? 300 : 30);
+      }),
+  } as unknown as fs.promises.FileHandle;
+  const dst = { write: async (b: Buffer, _o: number, l: number) => ({ bytesWritten: l, buffer: b }) } as unknown as fs.promises.FileHandle;
+  const expect2 = [
+    { start: 0, length: 4 * MIB, sha256: 'x' },
+    { start: 4 * MIB, length: 4 * MIB, sha256: 'y' },
+  ];
+  const err = await copyRegions({ src, srcOffset: 0, dst, dstOffset: 0, size: 8 * MIB, workers: 2, expect: expect2, imageName: 'img' }).then(
+    () => null,
+    (e: unknown) => {
+      settled = ended.length;
+      return e;
+    },
+  );
+  expect((err as VirError).code).toBe(ErrorCode.SYSTEM_ERROR);
+  expect(ended).toContain(6 * MIB);
+  expect(settled).toBe(ended.length);
 });

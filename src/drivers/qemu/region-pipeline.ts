@@ -277,22 +277,23 @@ export class RegionRestore extends DeviceStateRestore {
     const direct = await this.direct;
     await this.prefetch?.stop();
     const dst = await openGuestRam(pid, this.ram.size, this.isRam, 'r+');
-    try {
-      await restoreRegions({
-        file: this.file,
-        direct,
-        srcOffset: this.ram.offset,
-        dst,
-        dstOffset: 0,
-        size: this.ram.size,
-        workers: this.regions.length,
-        expect: this.regions,
-        imageName: this.file,
-        onProgress: (worker, bytes) => this.job?.addProcessed(bytes, worker),
-      });
-    } finally {
-      await Promise.all([this.closeDirect(), dst.close()]);
-    }
+    const copy = restoreRegions({
+      file: this.file,
+      direct,
+      srcOffset: this.ram.offset,
+      dst,
+      dstOffset: 0,
+      size: this.ram.size,
+      workers: this.regions.length,
+      expect: this.regions,
+      imageName: this.file,
+      onProgress: (worker, bytes) => this.job?.addProcessed(bytes, worker),
+    });
+    const [copied, ...closed] = await Promise.allSettled([copy, copy.finally(() => this.closeDirect()), copy.finally(() => dst.close())]);
+    // Why a copy failed comes before a failed close, which would hide it.
+    if (copied.status === 'rejected') throw copied.reason;
+    const failure = closed.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failure) throw VirError.system(ErrorDomain.QEMU, `cannot close save image '${this.file}' or the guest's RAM`, failure.reason);
   }
 
   private async closeDirect(): Promise<void> {

@@ -85,6 +85,12 @@ export interface CopyRegionsOptions {
    * was opened with O_DIRECT); absent: fresh Buffers.
    */
   buffers?: Buffer[];
+  /**
+   * The destination may hold bytes of an earlier pass that failed part-way (restoreRegions'
+   * fallback from O_DIRECT): zero chunks are written too, since the destination can no longer be
+   * taken for zeros where this pass writes nothing, and the digest vouches only for what it read.
+   */
+  overwrite?: boolean;
   onProgress?(worker: number, bytes: number): void;
   signal?: AbortSignal;
 }
@@ -179,7 +185,9 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, free
   return { start: r.start, length: r.length, sha256: hash.digest(), ...(r.algorithm ? { algorithm: r.algorithm } : {}), data: found };
 
   async function drain(): Promise<void> {
-    for (let c = inFlight.shift(); c; c = inFlight.shift()) {
+    // A chunk leaves inFlight only once done with, so whatever ends this loop early leaves its
+    // read for the `finally` above to wait for.
+    for (let c = inFlight[0]; c; c = inFlight[0]) {
       if (o.signal?.aborted) throw VirError.report(ErrorCode.OPERATION_ABORTED, ErrorDomain.QEMU, 'region copy canceled');
       skipTo(c.pos);
       if ((await c.read) !== c.want) {
@@ -188,12 +196,13 @@ async function copyChunks(o: CopyRegionsOptions, worker: number, r: Region, free
       const data = c.buf.subarray(0, c.want);
       // Zero chunks are not written: the destination was sized (and zeroed) beforehand, so they
       // stay holes in the image and untouched pages in a fresh memory backend.
-      if (feedChunk(hash, found, c.pos, data)) {
+      if (feedChunk(hash, found, c.pos, data) || o.overwrite) {
         let done = 0;
         while (done < c.want) done += (await o.dst.write(data, done, c.want - done, o.dstOffset + r.start + c.pos + done)).bytesWritten;
       }
       pos += c.want;
       o.onProgress?.(worker, c.want);
+      inFlight.shift();
       free.push(c.buf);
       issue();
     }
