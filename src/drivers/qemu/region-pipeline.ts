@@ -277,7 +277,7 @@ export class RegionRestore extends DeviceStateRestore {
     const direct = await this.direct;
     await this.prefetch?.stop();
     const dst = await openGuestRam(pid, this.ram.size, this.isRam, 'r+');
-    const copy = restoreRegions({
+    const copy = await restoreRegions({
       file: this.file,
       direct,
       srcOffset: this.ram.offset,
@@ -288,10 +288,13 @@ export class RegionRestore extends DeviceStateRestore {
       expect: this.regions,
       imageName: this.file,
       onProgress: (worker, bytes) => this.job?.addProcessed(bytes, worker),
-    });
-    const [copied, ...closed] = await Promise.allSettled([copy, copy.finally(() => this.closeDirect()), copy.finally(() => dst.close())]);
+    }).then(
+      () => null,
+      (err: unknown) => ({ err }),
+    );
+    const closed = await Promise.allSettled([this.closeDirect(), dst.close()]);
     // Why a copy failed comes before a failed close, which would hide it.
-    if (copied.status === 'rejected') throw copied.reason;
+    if (copy) throw copy.err;
     const failure = closed.find((c): c is PromiseRejectedResult => c.status === 'rejected');
     if (failure) throw VirError.system(ErrorDomain.QEMU, `cannot close save image '${this.file}' or the guest's RAM`, failure.reason);
   }
